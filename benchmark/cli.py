@@ -1,0 +1,180 @@
+"""``python -m benchmark``: one class per subcommand.
+
+Only light modules are imported here, so ``--help`` and ``ls`` answer at once; each
+command imports torch and friends when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, NoReturn
+
+from benchmark.errors import UserError
+from benchmark.registry import did_you_mean
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+class Command:
+    name: ClassVar[str]
+    help: ClassVar[str]
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        pass
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        raise NotImplementedError
+
+
+class RunCommand(Command):
+    name = "run"
+    help = "train one method on one task and write a RunRecord"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--method", required=True, help="a name from `ls methods`")
+        parser.add_argument("--task", required=True, help="a name from `ls tasks`")
+        parser.add_argument("--preset", default="tiny", help="model size preset (default: tiny)")
+        parser.add_argument("--seed", type=int, default=0, help="training and sampling seed")
+        parser.add_argument("--profile", default="default",
+                            help="data/backbone/judge settings: default or smoke")
+        parser.add_argument("--steps", type=_positive_int, default=None,
+                            help="optimizer steps (default: the preset's)")
+        parser.add_argument("--sampling-steps", type=_positive_int, default=None,
+                            help="ODE steps when generating (default: the method's)")
+        parser.add_argument("--guidance", type=float, default=None,
+                            help="guidance scale, for methods that have one")
+        parser.add_argument("--results", type=Path, default=Path("results/runs"),
+                            help="folder for the RunRecord JSON (default: results/runs)")
+        parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        from benchmark.tasks import parse_task
+        from methods import METHODS
+
+        METHODS.entry(args.method)  # cheap name checks first: no torch import yet
+        parse_task(args.task)
+        from benchmark.runner import RunConfig, run, validate
+
+        config = RunConfig(
+            method=args.method, task=args.task, preset=args.preset, seed=args.seed,
+            profile=args.profile, steps=args.steps, sampling_steps=args.sampling_steps,
+            guidance=args.guidance, results_dir=args.results, progress=not args.no_progress,
+        )
+        validate(config)
+        from benchmark.summary import run_table
+
+        record, path = run(config)
+        print(run_table(record))
+        print(f"record: {path}")
+        return 0
+
+
+class LsCommand(Command):
+    name = "ls"
+    help = "list methods, tasks, datasets, metrics or profiles"
+    subjects: ClassVar[tuple[str, ...]] = ("methods", "tasks", "datasets", "metrics", "profiles")
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("subject", help="one of: " + ", ".join(self.subjects))
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        if args.subject not in self.subjects:
+            raise UserError(
+                f"cannot list '{args.subject}': {did_you_mean(args.subject, list(self.subjects))}"
+            )
+        if args.subject == "tasks":
+            from benchmark.tasks import all_tasks
+
+            for task in all_tasks():
+                print(f"{task.name:<18} {task.kind}")
+            return 0
+        registry = self._registry(args.subject)
+        width = max(len(name) for name in registry.names())
+        for entry in registry:
+            print(f"{entry.name:<{width}}  {entry.description}")
+        return 0
+
+    @staticmethod
+    def _registry(subject: str):
+        if subject == "methods":
+            from methods import METHODS
+
+            return METHODS
+        if subject == "datasets":
+            from benchmark.data import DATASETS
+
+            return DATASETS
+        if subject == "metrics":
+            from metrics import METRICS
+
+            return METRICS
+        from benchmark.profiles import PROFILES
+
+        return PROFILES
+
+
+class PrepareCommand(Command):
+    name = "prepare"
+    help = "build the dataset, backbones, judges and embeddings caches; write a preview"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--profile", default="default", help="default or smoke")
+        parser.add_argument("--preview", type=Path, default=Path("reports/preview"),
+                            help="folder for the contact sheet and WAV files")
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        from benchmark.preparation import prepare
+
+        for path in prepare(args.profile, args.preview):
+            print(path)
+        return 0
+
+
+COMMANDS: tuple[Command, ...] = (RunCommand(), LsCommand(), PrepareCommand())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m benchmark",
+        description="anybench: benchmark any-to-any generative models (text, image, audio).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="{" + ",".join(c.name for c in COMMANDS) + "}")
+    for command in COMMANDS:
+        command_parser = sub.add_parser(command.name, help=command.help, description=command.help)
+        command.add_arguments(command_parser)
+        command_parser.set_defaults(handler=command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except UserError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted; no record was written", file=sys.stderr)
+        return 130

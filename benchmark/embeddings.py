@@ -1,0 +1,88 @@
+"""Per-modality embeddings of a dataset split: computed once by the backbones, cached.
+
+An :class:`EmbeddedSplit` is what methods train and sample on. Rows of a modality that
+is absent for an item hold zeros and ``present[m][i] = False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
+
+from benchmark.cache import atomic_path, cache_root, config_hash
+from benchmark.data.media_split import MediaSplit
+from benchmark.modalities import MODALITIES, Modality
+
+
+@dataclass
+class EmbeddedSplit:
+    embeddings: dict[Modality, Tensor]
+    present: dict[Modality, Tensor]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.present.values())))
+
+    def batch(self, index: Tensor) -> dict:
+        """The method-facing batch ``{m: Tensor[B, D_m], "present": {m: BoolTensor[B]}}``."""
+        batch: dict = {m: z[index] for m, z in self.embeddings.items()}
+        batch["present"] = {m: p[index] for m, p in self.present.items()}
+        return batch
+
+
+def embed_split(
+    backbones: Mapping[Modality, torch.nn.Module],
+    split: MediaSplit,
+    key: str,
+    root: Path | None = None,
+) -> EmbeddedSplit:
+    """Encode every present item of ``split`` with its modality's backbone (cached by ``key``).
+
+    ``key`` must hash everything that changes the result: the dataset, the split and the
+    backbones' configuration.
+    """
+    path = (root or cache_root()) / "embeddings" / f"{config_hash(key)}.pt"
+    if path.exists():
+        state = torch.load(path)
+        return EmbeddedSplit(state["embeddings"], state["present"])
+    embeddings, present = {}, {}
+    for modality in MODALITIES:
+        has = split.has(modality)
+        z = torch.zeros(len(split), backbones[modality].dim)
+        index = np.flatnonzero(has)
+        media = split.media(modality)
+        selected = [media[i] for i in index] if modality == "text" else media[index]
+        if len(index):
+            z[torch.from_numpy(index)] = backbones[modality].encode(selected)
+        embeddings[modality], present[modality] = z, torch.from_numpy(has.copy())
+    with atomic_path(path) as tmp:
+        torch.save({"embeddings": embeddings, "present": present}, tmp)
+    return EmbeddedSplit(embeddings, present)
+
+
+class BatchedEmbeddings(Dataset):
+    """Indexed by a list of row indices (from a BatchSampler), returns a whole batch."""
+
+    def __init__(self, split: EmbeddedSplit) -> None:
+        self.split = split
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, index: list[int]) -> dict:
+        return self.split.batch(torch.as_tensor(index))
+
+
+def training_loader(split: EmbeddedSplit, batch_size: int, seed: int) -> DataLoader:
+    """Shuffled full batches, reshuffled each epoch from a seeded generator."""
+    sampler = BatchSampler(
+        RandomSampler(range(len(split)), generator=torch.Generator().manual_seed(seed)),
+        batch_size=batch_size,
+        drop_last=True,
+    )
+    return DataLoader(BatchedEmbeddings(split), batch_size=None, sampler=sampler)

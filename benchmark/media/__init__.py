@@ -1,0 +1,1 @@
+"""Media <-> tensor transforms shared by the backbones and the judges."""

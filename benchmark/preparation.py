@@ -1,0 +1,61 @@
+"""The cached stages every run needs: dataset, backbones, judges, embeddings.
+
+``prepare`` builds them ahead of time (and writes a preview a person can look at and
+listen to); ``run`` calls the same function and finds them cached.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.data.media_split import MediaSplit
+from benchmark.embeddings import EmbeddedSplit
+from benchmark.modalities import Modality
+from benchmark.profiles import Profile
+
+
+@dataclass
+class PreparedInputs:
+    splits: dict[str, MediaSplit]
+    backbones: dict[Modality, object]
+    judges: dict[Modality, object]
+    embeddings: dict[str, EmbeddedSplit]
+
+
+def stage(message: str) -> None:
+    print(f"[anybench] {message}", file=sys.stderr, flush=True)
+
+
+def prepare_inputs(profile: Profile, progress: bool = True) -> PreparedInputs:
+    """Load from the cache, or build, every input of a run under ``profile``."""
+    from benchmark.backbones import backbone_key, load_backbones
+    from benchmark.data.scenes import load_scenes
+    from benchmark.embeddings import embed_split
+    from metrics.judges import load_judges
+
+    dataset_key = profile.scenes.key()
+    stage(f"dataset scenes ({profile.name}: {profile.scenes.n_train} train, "
+          f"{profile.scenes.n_test} test items)")
+    splits = load_scenes(profile.scenes, progress=progress)
+    stage("backbones (per-modality autoencoders)")
+    backbones = load_backbones(dataset_key, splits["train"], profile.backbones, progress=progress)
+    stage("judges (embedded evaluators)")
+    judges = load_judges(dataset_key, splits["train"], profile.judges, progress=progress)
+    stage("embeddings")
+    features_key = backbone_key(dataset_key, profile.backbones)
+    embeddings = {
+        name: embed_split(backbones, split, key=f"{features_key}/{name}")
+        for name, split in splits.items()
+    }
+    return PreparedInputs(splits, backbones, judges, embeddings)
+
+
+def prepare(profile_name: str, preview_dir: Path) -> list[Path]:
+    """``python -m benchmark prepare``: build the caches; return the preview files."""
+    from benchmark.data.scenes import write_preview
+    from benchmark.profiles import PROFILES
+
+    inputs = prepare_inputs(PROFILES.get(profile_name))
+    return write_preview(inputs.splits["test"], preview_dir)

@@ -1,0 +1,107 @@
+"""RunRecord: the one JSON file each run writes; reports and drift checks read only these.
+
+Files are written atomically and never overwrite one another (see ``atomic_path``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmark.cache import atomic_path
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class RunRecord:
+    """Everything one run measured, with enough provenance to reproduce it.
+
+    ``metrics`` maps a metric id (``"{modality}.{metric}[{evaluator}]"``) to a
+    MetricValue dict; ``references`` holds the same metrics for the ``oracle`` (decode
+    the true target embedding) and ``chance`` (decode a random training item) rows.
+    """
+
+    run_id: str
+    method: str
+    task: str
+    dataset: str
+    preset: str
+    seed: int
+    status: str
+    budget: dict[str, Any]
+    params: dict[str, int]
+    timing: dict[str, float]
+    sampling: dict[str, Any]
+    metrics: dict[str, dict[str, Any]]
+    references: dict[str, dict[str, dict[str, Any]]]
+    judges: dict[str, dict[str, Any]]
+    config: dict[str, Any]
+    provenance: dict[str, Any]
+    flops: float | None = None
+    error: str | None = None
+    schema_version: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
+
+
+def write_record(record: RunRecord, results_dir: Path) -> Path:
+    """Write ``record`` to ``results_dir/<run_id>.json``; refuses to replace an existing file."""
+    final = results_dir / f"{record.run_id}.json"
+    with atomic_path(final, overwrite=False) as tmp:
+        tmp.write_text(record.to_json())
+    return final
+
+
+def read_record(path: Path) -> RunRecord:
+    return RunRecord(**json.loads(path.read_text()))
+
+
+def provenance(config_hash: str) -> dict[str, Any]:
+    """Git commit (and whether the tree was dirty), package versions, hardware, config hash."""
+    import numpy
+    import pytorch_lightning
+    import torch
+
+    import benchmark
+
+    return {
+        "git": _git_state(),
+        "versions": {
+            "anybench": benchmark.__version__,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "pytorch_lightning": pytorch_lightning.__version__,
+            "numpy": numpy.__version__,
+        },
+        "hardware": {
+            "platform": platform.platform(),
+            "processor": platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
+        "config_hash": config_hash,
+    }
+
+
+def _git_state() -> dict[str, Any]:
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": bool(dirty)}

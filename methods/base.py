@@ -1,0 +1,71 @@
+"""The interface every any-to-any method implements.
+
+A method never sees media, only per-modality embeddings ``Tensor[B, D_m]`` standardized
+per dimension by the backbones. Training batches are partially paired:
+
+    batch = {"text": Tensor[B, D_text], "image": ..., "audio": ...,
+             "present": {"text": BoolTensor[B], "image": ..., "audio": ...}}
+
+Rows where a modality is absent hold zeros in its tensor and ``False`` in ``present``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+
+from benchmark.modalities import Modality
+from benchmark.tasks import Task
+
+Batch = dict[str, Any]
+
+
+class AnyToAnyMethod(pl.LightningModule):
+    """A registered, trainable any-to-any generator over embeddings.
+
+    Subclasses set ``name`` and ``presets`` (preset name -> config), build their networks
+    in ``__init__(dims, preset, **overrides)`` and implement the abstract methods below.
+    """
+
+    name: ClassVar[str]
+    presets: ClassVar[Mapping[str, Any]]
+
+    def generate(
+        self,
+        sources: Mapping[Modality, Tensor],
+        targets: Sequence[Modality],
+        *,
+        steps: int,
+        guidance: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> dict[Modality, Tensor]:
+        """Sample target embeddings ``{target: Tensor[B, D_target]}`` given source embeddings."""
+        raise NotImplementedError
+
+    def refusal(self, task: Task) -> str | None:
+        """``None`` if the method can serve ``task``, else the reason it cannot (by design)."""
+        raise NotImplementedError
+
+    def supports(self, task: Task) -> bool:
+        return self.refusal(task) is None
+
+    def parameter_count(self, tasks: Iterable[Task]) -> int:
+        """Parameters needed to serve all of ``tasks`` (shared networks counted once)."""
+        raise NotImplementedError
+
+    @property
+    def default_sampling_steps(self) -> int:
+        raise NotImplementedError
+
+
+def count_parameters(modules: Iterable[torch.nn.Module]) -> int:
+    """Number of parameters in the given modules, each parameter counted once."""
+    seen: dict[int, int] = {}
+    for module in modules:
+        for p in module.parameters():
+            seen[id(p)] = p.numel()
+    return sum(seen.values())

@@ -1,0 +1,213 @@
+"""Embedded judges: frozen per-modality attribute classifiers for the ``scenes`` dataset.
+
+They play the role Inception, CLIP and CLAP play on real data. Each judge maps media to
+a feature vector ``f(x) in R^F`` (its penultimate layer, used for Fréchet distances) and
+to one categorical prediction per latent attribute (used for attribute accuracy). They
+are trained on real training media only, with architectures and seeds independent of
+the backbones, and never see generated samples.
+
+    image:  3 conv blocks (conv 3x3, ReLU, max-pool) -> linear -> f (128-d)
+    audio:  log-mel (mel bins as channels) -> 2 temporal conv blocks -> linear -> f
+    text:   bag of words over the training vocabulary -> 2-layer MLP -> f
+    heads:  one linear classifier per attribute on f; loss = sum of cross-entropies
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from benchmark.cache import atomic_path, cache_root, config_hash
+from benchmark.data.media_split import MediaSplit
+from benchmark.media.logmel import LogMel
+from benchmark.media.tokenizer import WordTokenizer
+from benchmark.modalities import MODALITIES, Modality
+
+FEATURE_DIM = 128
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """Training settings of the judges; ``version`` is bumped whenever their code changes."""
+
+    steps: int = 1_500
+    batch_size: int = 128
+    lr: float = 1e-3
+    input_noise: float = 0.05
+    seed: int = 1234
+    version: str = "judge-v1"
+
+
+def _image_trunk(image_size: int) -> nn.Module:
+    side = image_size // 8
+    return nn.Sequential(
+        nn.Conv2d(3, 24, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(24, 48, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(48, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * side * side, FEATURE_DIM), nn.ReLU(),
+    )
+
+
+def _audio_trunk(n_mels: int, frames: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Conv1d(n_mels, 64, 5, padding=2), nn.ReLU(), nn.MaxPool1d(2),
+        nn.Conv1d(64, 64, 5, padding=2), nn.ReLU(), nn.MaxPool1d(2),
+        nn.Flatten(), nn.Linear(64 * (frames // 4), FEATURE_DIM), nn.ReLU(),
+    )
+
+
+def _text_trunk(vocabulary_size: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(vocabulary_size, FEATURE_DIM), nn.ReLU(),
+        nn.Linear(FEATURE_DIM, FEATURE_DIM), nn.ReLU(),
+    )
+
+
+class AttributeJudge(nn.Module):
+    """A frozen classifier of one modality's media into the dataset's latent attributes."""
+
+    def __init__(
+        self,
+        modality: Modality,
+        attribute_names: Sequence[str],
+        num_values: Sequence[int],
+        *,
+        image_size: int = 32,
+        num_samples: int = 6_000,
+        sample_rate: int = 8_000,
+        vocabulary: Sequence[str] = (),
+        log_mel_stats: tuple[float, float] = (0.0, 1.0),
+    ) -> None:
+        super().__init__()
+        self.modality = modality
+        self.attribute_names = tuple(attribute_names)
+        self.shape_args = {
+            "image_size": image_size, "num_samples": num_samples, "sample_rate": sample_rate,
+            "vocabulary": list(vocabulary), "log_mel_stats": tuple(log_mel_stats),
+        }
+        if modality == "image":
+            self.trunk = _image_trunk(image_size)
+        elif modality == "audio":
+            from benchmark.media.logmel import LogMelConfig
+
+            self.log_mel = LogMel(LogMelConfig(sample_rate=sample_rate))
+            self.trunk = _audio_trunk(self.log_mel.config.n_mels, self.log_mel.frames(num_samples))
+        else:
+            self.tokenizer = WordTokenizer(vocabulary)
+            self.trunk = _text_trunk(len(self.tokenizer))
+        self.heads = nn.ModuleList(nn.Linear(FEATURE_DIM, n) for n in num_values)
+
+    def to_tensor(self, media: np.ndarray | Sequence[str]) -> Tensor:
+        """Media -> the trunk's input: pixels in [0, 1], normalized log-mel, or word counts."""
+        if self.modality == "image":
+            return torch.from_numpy(np.asarray(media)).permute(0, 3, 1, 2).float() / 255.0
+        if self.modality == "audio":
+            mean, std = self.shape_args["log_mel_stats"]
+            return (self.log_mel(media) - mean) / std
+        ids = self.tokenizer.encode(list(media))
+        counts = torch.zeros(len(ids), len(self.tokenizer))
+        counts.scatter_add_(1, ids, torch.ones_like(ids, dtype=torch.float))
+        counts[:, : self.tokenizer.eos_id + 1] = 0.0  # pad/bos/eos carry no content
+        return counts
+
+    def forward(self, inputs: Tensor) -> tuple[Tensor, list[Tensor]]:
+        features = self.trunk(inputs)
+        return features, [head(features) for head in self.heads]
+
+    @torch.no_grad()
+    def features(self, media: np.ndarray | Sequence[str], batch_size: int = 500) -> Tensor:
+        """Penultimate features ``[B, 128]`` of the given media."""
+        return torch.cat([self(x)[0] for x in self._batches(media, batch_size)])
+
+    @torch.no_grad()
+    def predict(self, media: np.ndarray | Sequence[str], batch_size: int = 500) -> Tensor:
+        """Predicted attribute indices ``long [B, A]``."""
+        rows = [
+            torch.stack([logits.argmax(1) for logits in self(x)[1]], dim=1)
+            for x in self._batches(media, batch_size)
+        ]
+        return torch.cat(rows)
+
+    def _batches(self, media: np.ndarray | Sequence[str], batch_size: int):
+        self.eval()
+        for start in range(0, len(media), batch_size):
+            yield self.to_tensor(media[start : start + batch_size])
+
+
+def judge_key(dataset_key: str, config: JudgeConfig, modality: Modality) -> str:
+    return config_hash(dataset_key, config, modality)
+
+
+def load_judges(
+    dataset_key: str,
+    train: MediaSplit,
+    config: JudgeConfig = JudgeConfig(),
+    root: Path | None = None,
+    progress: bool = True,
+) -> dict[Modality, AttributeJudge]:
+    """Train (or load from the cache) one judge per modality on real training media."""
+    judges = {}
+    for modality in MODALITIES:
+        key = judge_key(dataset_key, config, modality)
+        path = (root or cache_root()) / "judges" / f"{modality}-{key}.pt"
+        if path.exists():
+            state = torch.load(path, weights_only=False)
+            judge = AttributeJudge(modality, **state["args"])
+            judge.load_state_dict(state["weights"])
+        else:
+            judge = _train_judge(modality, train, config, progress)
+            with atomic_path(path) as tmp:
+                torch.save({"args": _constructor_args(judge), "weights": judge.state_dict()}, tmp)
+        judges[modality] = judge.eval().requires_grad_(False)
+    return judges
+
+
+def _constructor_args(judge: AttributeJudge) -> dict:
+    num_values = [head.out_features for head in judge.heads]
+    return {"attribute_names": judge.attribute_names, "num_values": num_values, **judge.shape_args}
+
+
+def _train_judge(
+    modality: Modality, train: MediaSplit, config: JudgeConfig, progress: bool
+) -> AttributeJudge:
+    torch.manual_seed(config.seed + MODALITIES.index(modality))
+    items = train.subset(train.has(modality))
+    media = items.media(modality)
+    num_values = [int(items.attributes[:, a].max()) + 1 for a in range(items.attributes.shape[1])]
+    extra: dict = {}
+    if modality == "image":
+        extra["image_size"] = items.images.shape[1]
+    elif modality == "audio":
+        extra.update(num_samples=items.audio.shape[1], sample_rate=items.sample_rate)
+        probe = AttributeJudge(modality, items.attribute_names, num_values, **extra)
+        log_mel = probe.log_mel(items.audio[:512])
+        extra["log_mel_stats"] = (float(log_mel.mean()), float(log_mel.std()))
+    else:
+        extra["vocabulary"] = WordTokenizer.from_texts(items.captions).vocabulary
+    judge = AttributeJudge(modality, items.attribute_names, num_values, **extra)
+    inputs = torch.cat([judge.to_tensor(media[s : s + 1000]) for s in range(0, len(items), 1000)])
+    targets = torch.from_numpy(items.attributes).long()
+    optimizer = torch.optim.Adam(judge.parameters(), lr=config.lr)
+    generator = torch.Generator().manual_seed(config.seed)
+    judge.train()
+    bar = tqdm(range(config.steps), desc=f"judge[{modality}]", disable=not progress, leave=False)
+    for _ in bar:
+        index = torch.randint(len(items), (config.batch_size,), generator=generator)
+        x = inputs[index]
+        if modality != "text":
+            x = x + config.input_noise * torch.randn(x.shape, generator=generator)
+        _, logits = judge(x)
+        loss = sum(
+            nn.functional.cross_entropy(lg, targets[index, a]) for a, lg in enumerate(logits)
+        )
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+    return judge

@@ -1,0 +1,41 @@
+"""A metric's value with its sample count and uncertainty."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """``value`` over ``n`` samples with a 95% interval ``[ci_low, ci_high]`` (None if none)."""
+
+    value: float
+    n: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def mean_with_bootstrap(
+    per_sample: np.ndarray, seed: int = 0, resamples: int = 2_000
+) -> MetricValue:
+    """Mean of per-sample scores with a percentile-bootstrap 95% interval (scipy.stats).
+
+    The interval resamples the stored per-sample values, never re-runs the model.
+    """
+    from scipy.stats import bootstrap
+
+    values = np.asarray(per_sample, dtype=np.float64)
+    if np.ptp(values) == 0.0:
+        v = float(values.mean())
+        return MetricValue(v, len(values), v, v)
+    result = bootstrap(
+        (values,), np.mean, n_resamples=resamples, method="percentile",
+        confidence_level=0.95, rng=np.random.default_rng(seed),
+    )
+    low, high = result.confidence_interval
+    return MetricValue(float(values.mean()), len(values), float(low), float(high))

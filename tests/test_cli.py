@@ -1,0 +1,50 @@
+"""The CLI's user-facing behaviour: fast help, one-line errors with exit status 2."""
+
+import subprocess
+import sys
+
+import pytest
+
+from benchmark.cli import main
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmark", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from benchmark.cli import build_parser; build_parser(); " \
+           "from methods import METHODS; METHODS.names(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_ls_lists_registered_names(capsys):
+    assert main(["ls", "methods"]) == 0
+    assert "flowbind" in capsys.readouterr().out
+    assert main(["ls", "tasks"]) == 0
+    assert "text+audio2image" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ls", "methds"], "did you mean 'methods'?"),
+        (["run", "--method", "flowbnd", "--task", "audio2image"], "did you mean 'flowbind'?"),
+        (["run", "--method", "flowbind", "--task", "audio2imag"], "did you mean 'image'?"),
+        (["run", "--method", "flowbind", "--task", "audio2image", "--steps", "0"],
+         "positive integer"),
+        (["run", "--method", "flowbind", "--task", "audio2image", "--preset", "tny"],
+         "did you mean 'tiny'?"),
+        (["run", "--method", "flowbind", "--task", "audio2image", "--profile", "smok"],
+         "did you mean 'smoke'?"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_no_traceback(args, message):
+    result = _cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
