@@ -33,6 +33,8 @@ class AnyToAnyMethod(pl.LightningModule):
 
     name: ClassVar[str]
     presets: ClassVar[Mapping[str, Any]]
+    #: Embedding widths the ``paper`` preset is built for (FlowBind's frozen 768-d features).
+    paper_embedding_dims: ClassVar[Mapping[str, int]] = {"text": 768, "image": 768, "audio": 768}
 
     def generate(
         self,
