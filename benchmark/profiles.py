@@ -37,7 +37,7 @@ PROFILES.add(
     lambda: Profile(
         "smoke",
         ScenesConfig(n_train=1_200, n_test=100),
-        BackboneConfig(steps_scale=0.05),
+        BackboneConfig(text_steps=80, image_steps=80, audio_steps=80),
         JudgeConfig(steps=100),
         method_overrides={"max_steps": 100},
     ),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -48,8 +49,10 @@ class RunConfig:
 
 
 def _quiet_lightning() -> None:
+    """Lightning's info banners and its own internal deprecation notices are not ours."""
     for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r".*treespec, LeafSpec.*")
 
 
 def validate(config: RunConfig) -> tuple[type, Task, Profile]:

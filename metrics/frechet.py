@@ -10,6 +10,8 @@ MetricValue keeps n and has no interval (spread comes from seeds, not resampling
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -22,7 +24,11 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     b = np.asarray(features_b, dtype=np.float64)
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
+    with warnings.catch_warnings():
+        # With n below the feature size the covariances are singular; the square root of
+        # their product is still well defined and the non-finite case is handled below.
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
     if not np.isfinite(covmean).all():
         # Near-singular product: regularize both covariances slightly (as clean-fid does).
         offset = np.eye(len(cov_a)) * 1e-6

@@ -20,6 +20,12 @@ def split_words(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
+def _join(words: list[str]) -> str:
+    """Undo :func:`split_words`' spacing: no space before punctuation, none after a hyphen."""
+    text = re.sub(r" ([^\w\s])", r"\1", " ".join(words))
+    return re.sub(r"(\w)- (\w)", r"\1-\2", text)
+
+
 class WordTokenizer:
     """Captions <-> id tensors ``[B, max_len]`` framed as ``<bos> words <eos> <pad>...``."""
 
@@ -70,5 +76,5 @@ class WordTokenizer:
                     break
                 if i >= len(SPECIALS):
                     words.append(self.vocabulary[i])
-            captions.append(re.sub(r" ([^\w\s])", r"\1", " ".join(words)))
+            captions.append(_join(words))
         return captions
