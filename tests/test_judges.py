@@ -1,0 +1,46 @@
+"""The embedded judges learn the attributes from real media and are cached by config."""
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.data.scenes import ScenesConfig, generate_split
+from metrics.judges import FEATURE_DIM, JudgeConfig, load_judges
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    config = ScenesConfig(n_train=1_500, n_test=60)
+    return config, generate_split(config, "train"), generate_split(config, "test")
+
+
+@pytest.fixture(scope="module")
+def judges(scenes, tmp_path_factory):
+    config, train, _ = scenes
+    root = tmp_path_factory.mktemp("cache")
+    return root, load_judges(config.key(), train, JudgeConfig(steps=150), root=root,
+                             progress=False)
+
+
+def test_judges_beat_chance_on_real_test_media(scenes, judges):
+    _, _, test = scenes
+    chance = np.mean([1 / 5, 1 / 5, 1 / 2, 1 / 4])
+    for modality, judge in judges[1].items():
+        predicted = judge.predict(test.media(modality)).numpy()
+        accuracy = (predicted == test.attributes).mean()
+        assert accuracy > chance + 0.25, (modality, accuracy)
+
+
+def test_features_have_the_declared_size(scenes, judges):
+    _, _, test = scenes
+    for modality, judge in judges[1].items():
+        assert judge.features(test.media(modality)).shape == (len(test), FEATURE_DIM)
+
+
+def test_judges_are_loaded_from_the_cache_unchanged(scenes, judges):
+    config, train, test = scenes
+    root, first = judges
+    again = load_judges(config.key(), train, JudgeConfig(steps=150), root=root, progress=False)
+    for modality in first:
+        media = test.media(modality)
+        torch.testing.assert_close(first[modality].features(media), again[modality].features(media))
