@@ -179,7 +179,7 @@ def _train_judge(
     torch.manual_seed(config.seed + MODALITIES.index(modality))
     items = train.subset(train.has(modality))
     media = items.media(modality)
-    num_values = [int(items.attributes[:, a].max()) + 1 for a in range(items.attributes.shape[1])]
+    num_values = list(items.attribute_sizes)
     extra: dict = {}
     if modality == "image":
         extra["image_size"] = items.images.shape[1]

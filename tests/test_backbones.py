@@ -62,6 +62,7 @@ def synthetic_split(n: int, seed: int, missing: float = 0.0) -> MediaSplit:
         images=images,
         audio=audio,
         attribute_names=("colour", "side", "size"),
+        attribute_sizes=(3, 2, 2),
         sample_rate=RATE,
     )
 

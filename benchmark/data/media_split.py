@@ -20,6 +20,7 @@ class MediaSplit:
         images: ``uint8 [N, H, W, 3]`` (zeros where absent).
         audio: ``float32 [N, S]`` in ``[-1, 1]`` (zeros where absent).
         attribute_names: names of the attribute columns.
+        attribute_sizes: how many values each attribute column can take.
         sample_rate: audio sample rate in Hz.
     """
 
@@ -29,6 +30,7 @@ class MediaSplit:
     images: np.ndarray
     audio: np.ndarray
     attribute_names: tuple[str, ...]
+    attribute_sizes: tuple[int, ...]
     sample_rate: int
 
     def __len__(self) -> int:
@@ -52,5 +54,6 @@ class MediaSplit:
             images=self.images[index],
             audio=self.audio[index],
             attribute_names=self.attribute_names,
+            attribute_sizes=self.attribute_sizes,
             sample_rate=self.sample_rate,
         )

@@ -52,6 +52,7 @@ ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
 """Attribute name -> its values; an item's attribute column holds an index into these."""
 
 ATTRIBUTE_NAMES: tuple[str, ...] = tuple(ATTRIBUTE_VALUES)
+ATTRIBUTE_SIZES: tuple[int, ...] = tuple(len(values) for values in ATTRIBUTE_VALUES.values())
 
 PAIR_GROUPS: tuple[tuple[Modality, Modality], ...] = (
     ("text", "image"),
@@ -167,6 +168,7 @@ def generate_split(config: ScenesConfig, split: str) -> MediaSplit:
         images=images,
         audio=audio,
         attribute_names=ATTRIBUTE_NAMES,
+        attribute_sizes=ATTRIBUTE_SIZES,
         sample_rate=config.sample_rate,
     )
 
@@ -193,6 +195,7 @@ def _load_split(folder: Path, sample_rate: int) -> MediaSplit:
         images=np.load(folder / "images.npy"),
         audio=_float(np.load(folder / "audio_pcm16.npy")),
         attribute_names=ATTRIBUTE_NAMES,
+        attribute_sizes=ATTRIBUTE_SIZES,
         sample_rate=sample_rate,
     )
 
