@@ -9,6 +9,8 @@ This is the DiT block without attention, as FlowBind uses it for each modality's
     v      = W_out h_L                                         H -> D
 
 ``LN`` has no affine parameters (eps 1e-6) and ``MLP_l`` is ``H -> r*H -> H`` with GELU.
+A conditional flow ``v(x, t | c)`` (``cond_dim > 0``) adds ``W_c c`` to ``e``, so the
+condition modulates every block exactly as the time does.
 Zero-initialising every ``W_l`` makes each block the identity at initialisation
 (adaLN-Zero), so a fresh network is the affine map ``W_out W_in x``.
 
@@ -76,6 +78,7 @@ class DriftNetwork(nn.Module):
         mlp_ratio: each block's MLP is ``H -> mlp_ratio*H -> H``.
         time_embed_dim: width of the sinusoidal time features fed to the time MLP.
         time_max_period: ``max_period`` of :func:`timestep_embedding`.
+        cond_dim: width of an optional condition vector ``c`` (0: unconditional).
     """
 
     def __init__(
@@ -86,6 +89,7 @@ class DriftNetwork(nn.Module):
         mlp_ratio: int = 4,
         time_embed_dim: int = 256,
         time_max_period: float = 10.0,
+        cond_dim: int = 0,
     ) -> None:
         super().__init__()
         self.time_embed_dim = time_embed_dim
@@ -95,14 +99,19 @@ class DriftNetwork(nn.Module):
             nn.SiLU(),
             nn.Linear(hidden, hidden),
         )
+        self.cond_proj = nn.Linear(cond_dim, hidden) if cond_dim else None
         self.input_proj = nn.Linear(dim, hidden)
         self.blocks = nn.ModuleList(AdaLNZeroBlock(hidden, mlp_ratio) for _ in range(depth))
         self.output_proj = nn.Linear(hidden, dim)
 
-    def forward(self, x: Tensor, t: Tensor) -> Tensor:
-        """The velocity at points ``x: Tensor[B, dim]`` and times ``t: Tensor[B]``."""
+    def forward(self, x: Tensor, t: Tensor, cond: Tensor | None = None) -> Tensor:
+        """Velocity at ``x: Tensor[B, dim]`` and ``t: Tensor[B]``, given ``cond [B, cond_dim]``."""
         features = timestep_embedding(t, self.time_embed_dim, self.time_max_period)
         time_embedding = self.time_mlp(features.to(x.dtype))
+        if (cond is None) != (self.cond_proj is None):
+            raise ValueError("pass a condition exactly when the network was built with cond_dim")
+        if self.cond_proj is not None:
+            time_embedding = time_embedding + self.cond_proj(cond)
         h = self.input_proj(x)
         for block in self.blocks:
             h = block(h, time_embedding)
