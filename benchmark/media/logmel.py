@@ -3,9 +3,15 @@
 Forward:  S = |STFT(x)|^2 (Hann window, centred, zero padding),
           M = F · S with F the Slaney mel filterbank (librosa),
           L = ln(M + floor).
-Inverse:  M = exp(L) - floor, then librosa's ``mel_to_audio`` (non-negative least squares
-          back to a linear spectrogram, then Griffin-Lim phase recovery). The forward uses
-          the same STFT settings as librosa so the inverse is consistent with it.
+Inverse:  M = exp(L) - floor; the power spectrogram S >= 0 solving min ||F S - M||^2 by
+          projected gradient descent (all frames of all clips at once); then librosa's
+          Griffin-Lim recovers a phase for sqrt(S). The forward uses the same STFT
+          settings as librosa so the inverse is consistent with it.
+
+We solve the non-negative least squares ourselves rather than call librosa's
+``mel_to_stft`` because its per-frame L-BFGS solve took 39 ms per clip here and stopped
+far from the optimum: on the scenes test clips, the round trip's log-mel error was 1.11
+with it and 0.10 with 100 batched projected-gradient steps (6 ms per clip).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ class LogMelConfig:
     n_mels: int = 48
     floor: float = 1e-5
     griffin_lim_iters: int = 32
+    nnls_iters: int = 100
 
 
 class LogMel:
@@ -38,6 +45,10 @@ class LogMel:
         )
         self._filters = torch.from_numpy(filters).float()
         self._window = torch.hann_window(config.n_fft)
+        self._gram = filters.T @ filters
+        self._step = 1.0 / np.linalg.norm(self._gram, 2)
+        self._pinv = np.linalg.pinv(filters)
+        self._filters_t = filters.T
 
     def frames(self, num_samples: int) -> int:
         return 1 + num_samples // self.config.hop_length
@@ -57,10 +68,22 @@ class LogMel:
         import librosa
 
         c = self.config
-        mel = np.exp(np.asarray(log_mel, dtype=np.float32)) - c.floor
-        audio = librosa.feature.inverse.mel_to_audio(
-            np.clip(mel, 0.0, None), sr=c.sample_rate, n_fft=c.n_fft, hop_length=c.hop_length,
-            window="hann", center=True, pad_mode="constant", power=2.0,
-            n_iter=c.griffin_lim_iters, length=num_samples,
+        mel = np.clip(np.exp(np.asarray(log_mel, dtype=np.float32)) - c.floor, 0.0, None)
+        audio = librosa.griffinlim(
+            np.sqrt(self.power_spectrogram(mel)), n_iter=c.griffin_lim_iters,
+            hop_length=c.hop_length, window="hann", center=True, pad_mode="constant",
+            length=num_samples,
         )
         return np.clip(audio, -1.0, 1.0).astype(np.float32)
+
+    def power_spectrogram(self, mel: np.ndarray) -> np.ndarray:
+        """``argmin_{S >= 0} ||F S - mel||^2`` per frame, ``[..., n_mels, T] -> [..., bins, T]``.
+
+        Projected gradient descent, S <- max(0, S - (F^T F S - F^T mel) / L) with L the
+        largest eigenvalue of F^T F, started from the clipped pseudo-inverse solution.
+        """
+        target = self._filters_t @ mel
+        power = np.clip(self._pinv @ mel, 0.0, None)
+        for _ in range(self.config.nnls_iters):
+            power = np.clip(power - self._step * (self._gram @ power - target), 0.0, None)
+        return power
