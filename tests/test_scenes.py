@@ -49,6 +49,7 @@ def _assert_same(a: MediaSplit, b: MediaSplit) -> None:
         assert getattr(a, field).dtype == getattr(b, field).dtype
     assert a.captions == b.captions
     assert a.attribute_names == b.attribute_names
+    assert a.attribute_sizes == b.attribute_sizes
     assert a.sample_rate == b.sample_rate
 
 
