@@ -76,11 +76,19 @@ def validate(config: RunConfig) -> tuple[type, Task, Profile]:
     return method_cls, task, profile
 
 
-def paper_parameter_count(method_cls: type) -> int:
-    """Trainable parameters of the method's ``paper`` preset, built on the meta device."""
+def suite_parameter_counts(
+    method_cls: type, dims: dict[str, int], preset: str, overrides: dict
+) -> dict[str, int]:
+    """Parameters of an instance built to serve every task it supports (on the meta
+    device, nothing allocated): all it trains, and what serving that suite needs."""
     with torch.device("meta"):
-        model = method_cls(dict(method_cls.paper_embedding_dims), preset="paper")
-    return sum(p.numel() for p in model.parameters())
+        model = method_cls(dims, preset=preset, **overrides)
+    suite = [t for t in all_tasks() if model.supports(t)]
+    return {
+        "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "serve": model.parameter_count(suite),
+        "tasks": len(suite),
+    }
 
 
 def run(config: RunConfig) -> tuple[RunRecord, Path]:
@@ -101,7 +109,7 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
     if config.steps is not None:
         overrides["max_steps"] = config.steps
     pl.seed_everything(config.seed, verbose=False)
-    method = method_cls(dims, preset=config.preset, **overrides)
+    method = method_cls(dims, preset=config.preset, tasks=[task], **overrides)
     refusal = method.refusal(task)
     if refusal is not None:
         raise UserError(f"{config.method} cannot run {task.name}: {refusal}")
@@ -121,10 +129,11 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
     stage(f"sampling {task.name}")
     method = method.cpu()
     steps = config.sampling_steps or method.default_sampling_steps
+    guidance = config.guidance if config.guidance is not None else method.default_guidance
     sources = {m: test.embeddings[m] for m in task.sources}
     started = time.perf_counter()
     generated = method.generate(
-        sources, task.targets, steps=steps, guidance=config.guidance,
+        sources, task.targets, steps=steps, guidance=guidance,
         generator=torch.Generator().manual_seed(config.seed),
     )
     sample_s = time.perf_counter() - started
@@ -163,7 +172,10 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
         "judges": asdict(profile.judges),
         "method": asdict(method.config),
     }
-    suite = [t for t in all_tasks() if method.supports(t)]
+    suite = suite_parameter_counts(method_cls, dims, config.preset, overrides)
+    paper = suite_parameter_counts(
+        method_cls, dict(method_cls.paper_embedding_dims), "paper", {}
+    )
     record = RunRecord(
         run_id=f"{time.strftime('%Y%m%dT%H%M%S')}-{config.method}-{task.name}-"
                f"{config.preset}-s{config.seed}-{uuid.uuid4().hex[:6]}",
@@ -178,8 +190,11 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
         params={
             "trainable": sum(p.numel() for p in method.parameters() if p.requires_grad),
             "serve_task": method.parameter_count([task]),
-            "serve_suite": method.parameter_count(suite),
-            "paper_preset_trainable": paper_parameter_count(method_cls),
+            "serve_suite": suite["serve"],
+            "suite_tasks": suite["tasks"],
+            "suite_trainable": suite["trainable"],
+            "paper_preset_trainable": paper["trainable"],
+            "paper_preset_serve_suite": paper["serve"],
         },
         timing={
             "train_s": round(train_s, 3),
@@ -187,7 +202,7 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
             "eval_s": round(eval_s, 3),
             "samples_per_s": round(trainer.global_step * batch_size / train_s, 1),
         },
-        sampling={"steps": steps, "guidance": config.guidance, "n": len(test)},
+        sampling={"steps": steps, "guidance": guidance, "n": len(test)},
         metrics=metrics,
         references=references,
         judges=ceilings,

@@ -34,7 +34,8 @@ def run_table(record: RunRecord) -> str:
     p, t = record.params, record.timing
     lines.append(
         f"params: trainable {p['trainable']:,}  serve task {p['serve_task']:,}  "
-        f"serve suite {p['serve_suite']:,}  paper preset {p['paper_preset_trainable']:,}"
+        f"serve suite of {p['suite_tasks']} tasks {p['serve_suite']:,}  "
+        f"paper preset {p['paper_preset_trainable']:,}"
     )
     lines.append(
         f"time: train {t['train_s']:.1f}s ({t['samples_per_s']:.0f} samples/s)  "

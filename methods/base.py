@@ -28,7 +28,11 @@ class AnyToAnyMethod(pl.LightningModule):
     """A registered, trainable any-to-any generator over embeddings.
 
     Subclasses set ``name`` and ``presets`` (preset name -> config), build their networks
-    in ``__init__(dims, preset, **overrides)`` and implement the abstract methods below.
+    in ``__init__(dims, preset, tasks=None, **overrides)`` — ``tasks`` being the tasks the
+    instance must serve (None: all it supports), so that a pairwise method builds only the
+    pair models they need — and implement the abstract methods below. ``self.config``
+    holds the resolved settings, at least ``batch_size``, ``max_steps`` and
+    ``sampling_steps``.
     """
 
     name: ClassVar[str]
@@ -62,6 +66,11 @@ class AnyToAnyMethod(pl.LightningModule):
     @property
     def default_sampling_steps(self) -> int:
         raise NotImplementedError
+
+    @property
+    def default_guidance(self) -> float | None:
+        """The guidance scale used when the user gives none (None: the method has none)."""
+        return None
 
 
 def count_parameters(modules: Iterable[torch.nn.Module]) -> int:

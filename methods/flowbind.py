@@ -161,7 +161,15 @@ class FlowBind(AnyToAnyMethod):
         ),
     }
 
-    def __init__(self, dims: Mapping[str, int], preset: str = "tiny", **overrides: object) -> None:
+    def __init__(
+        self,
+        dims: Mapping[str, int],
+        preset: str = "tiny",
+        tasks: Sequence[Task] | None = None,
+        **overrides: object,
+    ) -> None:
+        """``tasks`` is accepted for the common interface and not used: FlowBind trains one
+        flow per modality on every pair group, and any subset of flows serves any task."""
         super().__init__()
         self.save_hyperparameters()
         self.config = self._resolve_config(preset, overrides)

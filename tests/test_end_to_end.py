@@ -29,4 +29,5 @@ def test_smoke_run_writes_a_complete_record(tmp_path):
         for value in row.values():
             assert value["n"] == 100
     assert record["params"]["paper_preset_trainable"] == 567_972_864
+    assert record["params"]["suite_tasks"] == 12
     assert "(oracle)" in result.stdout and "(chance)" in result.stdout

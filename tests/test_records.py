@@ -16,7 +16,8 @@ def _record(run_id: str = "r1") -> RunRecord:
         run_id=run_id, method="flowbind", task="audio2image", dataset="scenes:default",
         preset="tiny", seed=0, status="ok",
         budget={"kind": "steps", "value": 10, "used": 10, "samples_seen": 2560},
-        params={"trainable": 1, "serve_task": 1, "serve_suite": 1, "paper_preset_trainable": 2},
+        params={"trainable": 1, "serve_task": 1, "serve_suite": 1, "suite_tasks": 12,
+                "suite_trainable": 1, "paper_preset_trainable": 2, "paper_preset_serve_suite": 2},
         timing={"train_s": 1.0, "sample_s": 0.1, "eval_s": 0.2, "samples_per_s": 2560.0},
         sampling={"steps": 10, "guidance": None, "n": 5},
         metrics={"image.attr_acc[judge:scenes-v1]":
