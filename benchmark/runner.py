@@ -55,8 +55,20 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=r".*treespec, LeafSpec.*")
 
 
-def validate(config: RunConfig) -> tuple[type, Task, Profile]:
-    """Resolve names up front, before any expensive work; bad input is a UserError."""
+@dataclass(frozen=True)
+class ResolvedRun:
+    method_cls: type
+    task: Task
+    profile: Profile
+    overrides: dict
+
+
+def validate(config: RunConfig) -> ResolvedRun:
+    """Resolve everything up front, before any expensive work; bad input is a UserError.
+
+    The method is built once on the meta device (nothing allocated) so that unknown
+    settings and tasks it cannot serve by design are refused before data is prepared.
+    """
     method_cls = METHODS.get(config.method)
     task = parse_task(config.task)
     profile = PROFILES.get(config.profile)
@@ -67,13 +79,24 @@ def validate(config: RunConfig) -> tuple[type, Task, Profile]:
         )
     if config.preset == "paper":
         raise UserError(
-            "preset 'paper' is counted (see the 'params' of any run) but not trained on this "
-            "harness's CPU default; use --preset tiny"
+            "preset 'paper' needs the paper's 768-d pretrained encoders, which the embedded "
+            "benchmark does not have (its size is in every record's params); use --preset tiny"
         )
     for name, value in (("--steps", config.steps), ("--sampling-steps", config.sampling_steps)):
         if value is not None and value < 1:
             raise UserError(f"{name} must be a positive integer, got {value}")
-    return method_cls, task, profile
+    overrides = dict(profile.method_overrides)
+    if config.steps is not None:
+        overrides["max_steps"] = config.steps
+    dims = {m: profile.backbones.dim for m in MODALITIES}
+    with torch.device("meta"):
+        probe = method_cls(dims, preset=config.preset, tasks=[task], **overrides)
+    refusal = probe.refusal(task)
+    if refusal is not None:
+        raise UserError(f"{config.method} cannot run {task.name}: {refusal}")
+    if config.guidance is not None and probe.default_guidance is None:
+        raise UserError(f"{config.method} has no guidance; drop --guidance")
+    return ResolvedRun(method_cls, task, profile, overrides)
 
 
 def suite_parameter_counts(
@@ -98,21 +121,17 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
     from benchmark.embeddings import training_loader
     from benchmark.preparation import prepare_inputs
 
-    method_cls, task, profile = validate(config)
+    resolved_run = validate(config)
+    method_cls, task, profile = resolved_run.method_cls, resolved_run.task, resolved_run.profile
+    overrides = resolved_run.overrides
     _quiet_lightning()
     inputs = prepare_inputs(profile, progress=config.progress)
     splits, backbones, judges = inputs.splits, inputs.backbones, inputs.judges
     train, test = inputs.embeddings["train"], inputs.embeddings["test"]
 
     dims = {m: backbones[m].dim for m in MODALITIES}
-    overrides = dict(profile.method_overrides)
-    if config.steps is not None:
-        overrides["max_steps"] = config.steps
     pl.seed_everything(config.seed, verbose=False)
     method = method_cls(dims, preset=config.preset, tasks=[task], **overrides)
-    refusal = method.refusal(task)
-    if refusal is not None:
-        raise UserError(f"{config.method} cannot run {task.name}: {refusal}")
     max_steps = method.config.max_steps
     batch_size = method.config.batch_size
 

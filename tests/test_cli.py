@@ -48,3 +48,10 @@ def test_bad_input_is_one_line_exit_2_no_traceback(args, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_guidance_for_a_method_without_guidance_is_refused_before_any_work():
+    result = _cli("run", "--method", "flowbind", "--task", "audio2image", "--guidance", "3")
+    assert result.returncode == 2
+    assert "flowbind has no guidance" in result.stderr
+    assert "[anybench]" not in result.stderr  # refused before the dataset stage
