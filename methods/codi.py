@@ -46,7 +46,6 @@ models, which has no counterpart over single embedding vectors).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,7 +57,6 @@ from torch import Tensor, nn
 
 from benchmark.errors import UserError
 from benchmark.modalities import MODALITIES, Modality
-from benchmark.registry import did_you_mean
 from benchmark.tasks import Task
 from methods.base import AnyToAnyMethod, Batch, count_parameters
 from methods.drift_network import DriftNetwork
@@ -200,7 +198,7 @@ class CoDi(AnyToAnyMethod):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.config = self._resolve_config(preset, overrides)
+        self.config = self.resolve_config(preset, overrides)
         self.dims: dict[Modality, int] = self._check_dims(dims)
         c = self.config
         self.encoders = nn.ModuleDict(
@@ -225,17 +223,6 @@ class CoDi(AnyToAnyMethod):
         )
         self.null = nn.ParameterDict({m: nn.Parameter(torch.zeros(c.align_dim)) for m in self.dims})
 
-    @classmethod
-    def _resolve_config(cls, preset: str, overrides: Mapping[str, object]) -> CoDiConfig:
-        if preset not in cls.presets:
-            raise UserError(
-                f"unknown codi preset '{preset}': {did_you_mean(preset, list(cls.presets))}"
-            )
-        fields = [f.name for f in dataclasses.fields(CoDiConfig)]
-        for key in overrides:
-            if key not in fields:
-                raise UserError(f"unknown codi setting '{key}': {did_you_mean(key, fields)}")
-        return dataclasses.replace(cls.presets[preset], **overrides)
 
     @staticmethod
     def _check_dims(dims: Mapping[str, int]) -> dict[Modality, int]:
@@ -304,20 +291,6 @@ class CoDi(AnyToAnyMethod):
             raise ValueError("batch has no paired row: codi learns only from pairs")
         return flow, alignment
 
-    def configure_optimizers(self) -> dict[str, object]:
-        """Adam with a linear warm-up over ``warmup_steps`` steps, then a constant rate.
-
-        The multiplier is ``min(1, (step + 1) / warmup_steps)``, stepped every batch.
-        """
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.config.lr, fused=True)
-        warmup = max(self.config.warmup_steps, 1)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: min(1.0, (step + 1) / warmup)
-        )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
 
     # ----------------------------------------------------------------- inference
 

@@ -47,7 +47,6 @@ guidance. The heads are not needed for serving.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -172,7 +171,7 @@ class FlowBind(AnyToAnyMethod):
         flow per modality on every pair group, and any subset of flows serves any task."""
         super().__init__()
         self.save_hyperparameters()
-        self.config = self._resolve_config(preset, overrides)
+        self.config = self.resolve_config(preset, overrides)
         self.dims: dict[Modality, int] = self._check_dims(dims)
         dim = next(iter(self.dims.values()))
         c = self.config
@@ -188,17 +187,6 @@ class FlowBind(AnyToAnyMethod):
             {m: AnchorHead(dim, c.head_hidden, c.head_blocks, c.head_dropout) for m in self.dims}
         )
 
-    @classmethod
-    def _resolve_config(cls, preset: str, overrides: Mapping[str, object]) -> FlowBindConfig:
-        if preset not in cls.presets:
-            raise UserError(
-                f"unknown FlowBind preset '{preset}': {did_you_mean(preset, list(cls.presets))}"
-            )
-        fields = [f.name for f in dataclasses.fields(FlowBindConfig)]
-        for key in overrides:
-            if key not in fields:
-                raise UserError(f"unknown FlowBind setting '{key}': {did_you_mean(key, fields)}")
-        return dataclasses.replace(cls.presets[preset], **overrides)
 
     @staticmethod
     def _check_dims(dims: Mapping[str, int]) -> dict[Modality, int]:
@@ -313,21 +301,6 @@ class FlowBind(AnyToAnyMethod):
         x_t = t[:, None] * z + (1 - t[:, None]) * start
         return x_t, t, z - start, weight
 
-    def configure_optimizers(self) -> dict[str, object]:
-        """Adam with a linear warm-up over ``warmup_steps`` steps, then a constant rate.
-
-        The multiplier is ``min(1, (step + 1) / warmup_steps)``, stepped every batch.
-        """
-        # fused: one kernel for all parameters; on CPU the per-tensor loop cost ~4x more.
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.config.lr, fused=True)
-        warmup = max(self.config.warmup_steps, 1)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: min(1.0, (step + 1) / warmup)
-        )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
 
     # ----------------------------------------------------------------- inference
 

@@ -49,7 +49,6 @@ All noise (target starts, held-out slots, the unconditional sources) is drawn fr
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -60,7 +59,6 @@ from torch import Tensor, nn
 
 from benchmark.errors import UserError
 from benchmark.modalities import MODALITIES, Modality
-from benchmark.registry import did_you_mean
 from benchmark.tasks import Task
 from methods.base import AnyToAnyMethod, Batch, count_parameters
 from methods.drift_network import timestep_embedding
@@ -234,24 +232,13 @@ class Joint(AnyToAnyMethod):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.config = self._resolve_config(preset, overrides)
+        self.config = self.resolve_config(preset, overrides)
         self.dims: dict[Modality, int] = self._check_dims(dims)
         c = self.config
         self.network = SlotUViT(
             self.dims, c.hidden, c.depth, c.heads, c.mlp_ratio, c.time_embed_dim, c.time_max_period
         )
 
-    @classmethod
-    def _resolve_config(cls, preset: str, overrides: Mapping[str, object]) -> JointConfig:
-        if preset not in cls.presets:
-            raise UserError(
-                f"unknown joint preset '{preset}': {did_you_mean(preset, list(cls.presets))}"
-            )
-        fields = [f.name for f in dataclasses.fields(JointConfig)]
-        for key in overrides:
-            if key not in fields:
-                raise UserError(f"unknown joint setting '{key}': {did_you_mean(key, fields)}")
-        return dataclasses.replace(cls.presets[preset], **overrides)
 
     @staticmethod
     def _check_dims(dims: Mapping[str, int]) -> dict[Modality, int]:
@@ -327,20 +314,6 @@ class Joint(AnyToAnyMethod):
         )
         return (errors * scored).sum() / scored.sum()
 
-    def configure_optimizers(self) -> dict[str, object]:
-        """Adam with a linear warm-up over ``warmup_steps`` steps, then a constant rate.
-
-        The multiplier is ``min(1, (step + 1) / warmup_steps)``, stepped every batch.
-        """
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.config.lr, fused=True)
-        warmup = max(self.config.warmup_steps, 1)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: min(1.0, (step + 1) / warmup)
-        )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
 
     # ----------------------------------------------------------------- inference
 

@@ -22,16 +22,13 @@ from ``generator`` one after another, in the order given.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from benchmark.errors import UserError
 from benchmark.modalities import MODALITIES, Modality
-from benchmark.registry import did_you_mean
 from benchmark.tasks import Task, all_tasks
 from methods.base import AnyToAnyMethod, Batch, count_parameters
 
@@ -91,7 +88,7 @@ class PairwiseMethod(AnyToAnyMethod):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.config = self._resolve_config(preset, overrides)
+        self.config = self.resolve_config(preset, overrides)
         self.dims: dict[Modality, int] = self._check_dims(dims)
         if tasks is None:
             tasks = [t for t in all_tasks() if set(t.sources) | set(t.targets) <= set(self.dims)]
@@ -103,18 +100,6 @@ class PairwiseMethod(AnyToAnyMethod):
             {pair_key(s, t): self._build_pair(s, t) for s, t in needed_pairs(tasks)}
         )
 
-    @classmethod
-    def _resolve_config(cls, preset: str, overrides: Mapping[str, object]) -> Any:
-        if preset not in cls.presets:
-            raise UserError(
-                f"unknown {cls.label} preset '{preset}': {did_you_mean(preset, list(cls.presets))}"
-            )
-        base = cls.presets[preset]
-        fields = [f.name for f in dataclasses.fields(base)]
-        for key in overrides:
-            if key not in fields:
-                raise UserError(f"unknown {cls.label} setting '{key}': {did_you_mean(key, fields)}")
-        return dataclasses.replace(base, **overrides)
 
     @classmethod
     def _check_dims(cls, dims: Mapping[str, int]) -> dict[Modality, int]:
@@ -185,20 +170,6 @@ class PairwiseMethod(AnyToAnyMethod):
             )
         return torch.stack(losses).sum()
 
-    def configure_optimizers(self) -> dict[str, object]:
-        """Adam with a linear warm-up over ``warmup_steps`` steps, then a constant rate.
-
-        The multiplier is ``min(1, (step + 1) / warmup_steps)``, stepped every batch.
-        """
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.config.lr, fused=True)
-        warmup = max(self.config.warmup_steps, 1)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: min(1.0, (step + 1) / warmup)
-        )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
 
     # ----------------------------------------------------------------- inference
 
