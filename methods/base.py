@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from benchmark.errors import UserError
-from benchmark.modalities import Modality
+from benchmark.modalities import MODALITIES, Modality
 from benchmark.registry import did_you_mean
 from benchmark.tasks import Task
 
@@ -59,6 +59,17 @@ class AnyToAnyMethod(pl.LightningModule):
             if key not in fields:
                 raise UserError(f"unknown {cls.name} setting '{key}': {did_you_mean(key, fields)}")
         return dataclasses.replace(base, **overrides)
+
+    @classmethod
+    def canonical_dims(cls, dims: Mapping[str, int]) -> dict[Modality, int]:
+        """``dims`` in canonical modality order; unknown modalities or fewer than two raise."""
+        unknown = sorted(set(dims) - set(MODALITIES))
+        if unknown:
+            raise ValueError(f"unknown modality '{unknown[0]}' in dims {dict(dims)}")
+        ordered = {m: int(dims[m]) for m in MODALITIES if m in dims}
+        if len(ordered) < 2:
+            raise ValueError(f"{cls.name} needs at least two modalities, got dims {dict(dims)}")
+        return ordered
 
     def configure_optimizers(self) -> dict[str, object]:
         """Adam at ``config.lr`` with a linear warm-up, then a constant rate.

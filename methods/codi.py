@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from benchmark.errors import UserError
-from benchmark.modalities import MODALITIES, Modality
+from benchmark.modalities import Modality
 from benchmark.tasks import Task
 from methods.base import AnyToAnyMethod, Batch, count_parameters
 from methods.drift_network import DriftNetwork
@@ -227,11 +227,8 @@ class CoDi(AnyToAnyMethod):
     @staticmethod
     def _check_dims(dims: Mapping[str, int]) -> dict[Modality, int]:
         """Modalities in canonical order; text (the alignment anchor) and one more."""
-        unknown = sorted(set(dims) - set(MODALITIES))
-        if unknown:
-            raise ValueError(f"unknown modality '{unknown[0]}' in dims {dict(dims)}")
-        ordered = {m: int(dims[m]) for m in MODALITIES if m in dims}
-        if ANCHOR not in ordered or len(ordered) < 2:
+        ordered = CoDi.canonical_dims(dims)
+        if ANCHOR not in ordered:
             raise ValueError(
                 f"codi aligns every modality to text: it needs text and at least one other "
                 f"modality, got dims {dict(dims)}"

@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from benchmark.errors import UserError
-from benchmark.modalities import MODALITIES, Modality
+from benchmark.modalities import Modality
 from benchmark.registry import did_you_mean
 from benchmark.tasks import Task
 from methods.anchor_head import AnchorHead
@@ -195,12 +195,7 @@ class FlowBind(AnyToAnyMethod):
         All flows start from one anchor ``z*`` and the path ``t z_m + (1 - t) z*`` mixes
         it with each ``z_m``, so every embedding must have the anchor's width.
         """
-        unknown = sorted(set(dims) - set(MODALITIES))
-        if unknown:
-            raise ValueError(f"unknown modality '{unknown[0]}' in dims {dict(dims)}")
-        ordered = {m: int(dims[m]) for m in MODALITIES if m in dims}
-        if len(ordered) < 2:
-            raise ValueError(f"FlowBind binds at least two modalities, got dims {dict(dims)}")
+        ordered = FlowBind.canonical_dims(dims)
         if len(set(ordered.values())) != 1:
             raise ValueError(
                 f"FlowBind needs one embedding width for all modalities (the shared anchor's), "

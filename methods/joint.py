@@ -58,7 +58,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from benchmark.errors import UserError
-from benchmark.modalities import MODALITIES, Modality
+from benchmark.modalities import Modality
 from benchmark.tasks import Task
 from methods.base import AnyToAnyMethod, Batch, count_parameters
 from methods.drift_network import timestep_embedding
@@ -233,23 +233,13 @@ class Joint(AnyToAnyMethod):
         super().__init__()
         self.save_hyperparameters()
         self.config = self.resolve_config(preset, overrides)
-        self.dims: dict[Modality, int] = self._check_dims(dims)
+        self.dims: dict[Modality, int] = self.canonical_dims(dims)
         c = self.config
         self.network = SlotUViT(
             self.dims, c.hidden, c.depth, c.heads, c.mlp_ratio, c.time_embed_dim, c.time_max_period
         )
 
 
-    @staticmethod
-    def _check_dims(dims: Mapping[str, int]) -> dict[Modality, int]:
-        """Modalities in canonical order; at least two (widths may differ)."""
-        unknown = sorted(set(dims) - set(MODALITIES))
-        if unknown:
-            raise ValueError(f"unknown modality '{unknown[0]}' in dims {dict(dims)}")
-        ordered = {m: int(dims[m]) for m in MODALITIES if m in dims}
-        if len(ordered) < 2:
-            raise ValueError(f"joint needs at least two modalities, got dims {dict(dims)}")
-        return ordered
 
     # ------------------------------------------------------------------ training
 

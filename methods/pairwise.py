@@ -89,7 +89,7 @@ class PairwiseMethod(AnyToAnyMethod):
         super().__init__()
         self.save_hyperparameters()
         self.config = self.resolve_config(preset, overrides)
-        self.dims: dict[Modality, int] = self._check_dims(dims)
+        self.dims: dict[Modality, int] = self.canonical_dims(dims)
         if tasks is None:
             tasks = [t for t in all_tasks() if set(t.sources) | set(t.targets) <= set(self.dims)]
         for task in tasks:
@@ -100,17 +100,6 @@ class PairwiseMethod(AnyToAnyMethod):
             {pair_key(s, t): self._build_pair(s, t) for s, t in needed_pairs(tasks)}
         )
 
-
-    @classmethod
-    def _check_dims(cls, dims: Mapping[str, int]) -> dict[Modality, int]:
-        """Keep modalities in canonical order; a pairwise method needs at least two."""
-        unknown = sorted(set(dims) - set(MODALITIES))
-        if unknown:
-            raise ValueError(f"unknown modality '{unknown[0]}' in dims {dict(dims)}")
-        ordered = {m: int(dims[m]) for m in MODALITIES if m in dims}
-        if len(ordered) < 2:
-            raise ValueError(f"{cls.label} maps between two or more modalities, got {dict(dims)}")
-        return ordered
 
     # ------------------------------------------------------------ subclass hooks
 
