@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class MetricValue:
-    """``value`` over ``n`` samples with a 95% interval ``[ci_low, ci_high]`` (None if none)."""
+    """``value`` over ``n`` samples with a 95% interval ``[ci_low, ci_high]`` (None if none).
+
+    ``per_sample`` keeps the per-item scores a mean was taken over (None for set-level
+    metrics such as Fréchet distances); runs store them so intervals can be recomputed.
+    """
 
     value: float
     n: int
     ci_low: float | None = None
     ci_high: float | None = None
+    per_sample: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The record form: value, n and interval (per-sample values are stored apart)."""
+        return {"value": self.value, "n": self.n, "ci_low": self.ci_low, "ci_high": self.ci_high}
 
 
 def mean_with_bootstrap(
@@ -32,10 +38,10 @@ def mean_with_bootstrap(
     values = np.asarray(per_sample, dtype=np.float64)
     if np.ptp(values) == 0.0:
         v = float(values.mean())
-        return MetricValue(v, len(values), v, v)
+        return MetricValue(v, len(values), v, v, per_sample=values)
     result = bootstrap(
         (values,), np.mean, n_resamples=resamples, method="percentile",
         confidence_level=0.95, rng=np.random.default_rng(seed),
     )
     low, high = result.confidence_interval
-    return MetricValue(float(values.mean()), len(values), float(low), float(high))
+    return MetricValue(float(values.mean()), len(values), float(low), float(high), values)
