@@ -62,6 +62,13 @@ class RunCommand(Command):
                             help="ODE steps when generating (default: the method's)")
         parser.add_argument("--guidance", type=float, default=None,
                             help="guidance scale, for methods that have one")
+        parser.add_argument("--evaluator", default="embedded",
+                            help="embedded (default: the dataset's judges) or pretrained "
+                                 "(Inception, CLIP, CLAP from local files; see "
+                                 "`prepare --check-weights`)")
+        parser.add_argument("--weights", type=Path, default=None,
+                            help="YAML file with pretrained evaluator paths "
+                                 "(default: $ANYBENCH_WEIGHTS, else ./weights/)")
         parser.add_argument("--results", type=Path, default=Path("results/runs"),
                             help="folder for the RunRecord JSON (default: results/runs)")
         parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -69,15 +76,18 @@ class RunCommand(Command):
     def __call__(self, args: argparse.Namespace) -> int:
         from benchmark.tasks import parse_task
         from methods import METHODS
+        from metrics.evaluators import check_evaluator_kind
 
         METHODS.entry(args.method)  # cheap name checks first: no torch import yet
         parse_task(args.task)
+        check_evaluator_kind(args.evaluator)
         from benchmark.runner import RunConfig, run, validate
 
         config = RunConfig(
             method=args.method, task=args.task, preset=args.preset, seed=args.seed,
             profile=args.profile, steps=args.steps, sampling_steps=args.sampling_steps,
-            guidance=args.guidance, results_dir=args.results, progress=not args.no_progress,
+            guidance=args.guidance, evaluator=args.evaluator, weights=args.weights,
+            results_dir=args.results, progress=not args.no_progress,
         )
         validate(config)
         from benchmark.summary import run_table
@@ -140,8 +150,23 @@ class PrepareCommand(Command):
         parser.add_argument("--profile", default="default", help="default or smoke")
         parser.add_argument("--preview", type=Path, default=Path("reports/preview"),
                             help="folder for the contact sheet and WAV files")
+        parser.add_argument("--check-weights", action="store_true",
+                            help="only report which pretrained evaluator files are present "
+                                 "and how to get the missing ones (builds nothing)")
+        parser.add_argument("--weights", type=Path, default=None, metavar="FILE",
+                            help="YAML file of weight paths for --check-weights "
+                                 "(default: $ANYBENCH_WEIGHTS, else ./weights/)")
 
     def __call__(self, args: argparse.Namespace) -> int:
+        if args.check_weights:
+            from metrics.weights import WeightsConfig, check_weights, weights_report
+
+            config = WeightsConfig.load(args.weights)
+            print(weights_report(config, check_weights(config)))
+            return 0
+        if args.weights is not None:
+            raise UserError("--weights is only read with --check-weights here "
+                            "(prepare builds no pretrained-evaluator caches); add --check-weights")
         from benchmark.preparation import prepare
 
         for path in prepare(args.profile, args.preview):

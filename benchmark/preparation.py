@@ -21,6 +21,7 @@ class PreparedInputs:
     splits: dict[str, MediaSplit]
     backbones: dict[Modality, object]
     judges: dict[Modality, object]
+    contrastive_judges: dict[tuple[Modality, Modality], object]
     embeddings: dict[str, EmbeddedSplit]
 
 
@@ -33,6 +34,7 @@ def prepare_inputs(profile: Profile, progress: bool = True) -> PreparedInputs:
     from benchmark.backbones import backbone_key, load_backbones
     from benchmark.data.scenes import load_scenes
     from benchmark.embeddings import embed_split
+    from metrics.contrastive_judges import load_contrastive_judges
     from metrics.judges import load_judges
 
     dataset_key = profile.scenes.key()
@@ -43,13 +45,16 @@ def prepare_inputs(profile: Profile, progress: bool = True) -> PreparedInputs:
     backbones = load_backbones(dataset_key, splits["train"], profile.backbones, progress=progress)
     stage("judges (embedded evaluators)")
     judges = load_judges(dataset_key, splits["train"], profile.judges, progress=progress)
+    stage("contrastive judges (embedded text-image, text-audio, image-audio evaluators)")
+    contrastive = load_contrastive_judges(dataset_key, splits["train"], profile.contrastive,
+                                          progress=progress)
     stage("embeddings")
     features_key = backbone_key(dataset_key, profile.backbones)
     embeddings = {
         name: embed_split(backbones, split, key=f"{features_key}/{name}")
         for name, split in splits.items()
     }
-    return PreparedInputs(splits, backbones, judges, embeddings)
+    return PreparedInputs(splits, backbones, judges, contrastive, embeddings)
 
 
 def prepare(profile_name: str, preview_dir: Path) -> list[Path]:

@@ -12,6 +12,7 @@ from typing import Any
 from benchmark.backbones import BackboneConfig
 from benchmark.data.scenes import ScenesConfig
 from benchmark.registry import Registry
+from metrics.contrastive_judges import ContrastiveJudgeConfig
 from metrics.judges import JudgeConfig
 
 
@@ -21,6 +22,7 @@ class Profile:
     scenes: ScenesConfig
     backbones: BackboneConfig
     judges: JudgeConfig
+    contrastive: ContrastiveJudgeConfig
     method_overrides: dict[str, Any] = field(default_factory=dict)
 
 
@@ -29,7 +31,8 @@ PROFILES: Registry[Profile] = Registry("profile")
 PROFILES.add(
     "default",
     "the embedded benchmark: 21k partially paired training items, 1k test triplets",
-    lambda: Profile("default", ScenesConfig(), BackboneConfig(), JudgeConfig()),
+    lambda: Profile("default", ScenesConfig(), BackboneConfig(), JudgeConfig(),
+                    ContrastiveJudgeConfig()),
 )
 PROFILES.add(
     "smoke",
@@ -39,6 +42,7 @@ PROFILES.add(
         ScenesConfig(n_train=1_200, n_test=100),
         BackboneConfig(text_steps=80, image_steps=80, audio_steps=80),
         JudgeConfig(steps=100),
+        ContrastiveJudgeConfig(steps=80),
         method_overrides={"max_steps": 100},
     ),
 )

@@ -13,9 +13,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmark.cache import atomic_path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -23,8 +25,12 @@ class RunRecord:
     """Everything one run measured, with enough provenance to reproduce it.
 
     ``metrics`` maps a metric id (``"{modality}.{metric}[{evaluator}]"``) to a
-    MetricValue dict; ``references`` holds the same metrics for the ``oracle`` (decode
-    the true target embedding) and ``chance`` (decode a random training item) rows.
+    MetricValue dict ``{value, n, ci_low, ci_high}``; ``references`` holds the same
+    metrics for the ``oracle`` (decode the true target embedding) and ``chance`` (decode
+    a random training item) rows. ``judges`` maps metric ids to the evaluators' ceilings
+    on real test media (attribute accuracy, alignment of real pairs, retrieval R@1).
+    ``per_sample_file`` names the ``.npz`` beside the record that keeps every per-item
+    score (keys ``"{row}/{metric id}"``), from which intervals can be recomputed.
     """
 
     run_id: str
@@ -45,6 +51,7 @@ class RunRecord:
     provenance: dict[str, Any]
     flops: float | None = None
     error: str | None = None
+    per_sample_file: str | None = None
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -57,6 +64,15 @@ def write_record(record: RunRecord, results_dir: Path) -> Path:
     final = results_dir / f"{record.run_id}.json"
     with atomic_path(final, overwrite=False) as tmp:
         tmp.write_text(record.to_json())
+    return final
+
+
+def write_per_sample(run_id: str, rows: dict[str, np.ndarray], results_dir: Path) -> Path:
+    """Write per-item scores to ``results_dir/<run_id>.per_sample.npz`` (never overwrites);
+    written before the record, so a record always finds its file."""
+    final = results_dir / f"{run_id}.per_sample.npz"
+    with atomic_path(final, overwrite=False) as tmp, tmp.open("wb") as handle:
+        np.savez_compressed(handle, **rows)
     return final
 
 

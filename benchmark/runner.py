@@ -21,15 +21,21 @@ import torch
 
 from benchmark.cache import config_hash
 from benchmark.errors import UserError
-from benchmark.evaluation import TargetReference, decode_and_score, metric_id
+from benchmark.evaluation import RealReference, evaluator_ceilings, score_target
 from benchmark.modalities import MODALITIES
 from benchmark.preparation import stage
 from benchmark.profiles import PROFILES, Profile
-from benchmark.records import RunRecord, provenance, write_record
+from benchmark.records import RunRecord, provenance, write_per_sample, write_record
 from benchmark.registry import did_you_mean
 from benchmark.tasks import Task, all_tasks, parse_task
 from methods import METHODS
-from metrics.attribute_accuracy import attribute_accuracy
+from metrics.evaluators import (
+    Evaluators,
+    check_evaluator_kind,
+    embedded_evaluators,
+    pretrained_evaluators,
+)
+from metrics.value import MetricValue
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class RunConfig:
     steps: int | None = None
     sampling_steps: int | None = None
     guidance: float | None = None
+    evaluator: str = "embedded"
+    weights: Path | None = None
     results_dir: Path = Path("results/runs")
     progress: bool = True
 
@@ -82,6 +90,11 @@ def validate(config: RunConfig) -> ResolvedRun:
             "preset 'paper' needs the paper's 768-d pretrained encoders, which the embedded "
             "benchmark does not have (its size is in every record's params); use --preset tiny"
         )
+    check_evaluator_kind(config.evaluator)
+    if config.evaluator == "pretrained":
+        from metrics.weights import CLAP, CLIP, INCEPTION, WeightsConfig
+
+        WeightsConfig.load(config.weights).require(INCEPTION, CLIP, CLAP)
     for name, value in (("--steps", config.steps), ("--sampling-steps", config.sampling_steps)):
         if value is not None and value < 1:
             raise UserError(f"{name} must be a positive integer, got {value}")
@@ -99,6 +112,15 @@ def validate(config: RunConfig) -> ResolvedRun:
     return ResolvedRun(method_cls, task, profile, overrides)
 
 
+def build_evaluators(config: RunConfig, profile: Profile, inputs) -> Evaluators:
+    """The run's evaluators (embedded judges, or pretrained models from local files)."""
+    version = profile.scenes.version
+    if config.evaluator == "pretrained":
+        return pretrained_evaluators(inputs.judges, inputs.contrastive_judges, version,
+                                     config.weights, inputs.splits["test"].sample_rate)
+    return embedded_evaluators(inputs.judges, inputs.contrastive_judges, version)
+
+
 def suite_parameter_counts(
     method_cls: type, dims: dict[str, int], preset: str, overrides: dict
 ) -> dict[str, int]:
@@ -114,6 +136,10 @@ def suite_parameter_counts(
     }
 
 
+def _as_dicts(values: dict[str, MetricValue]) -> dict[str, dict]:
+    return {name: value.to_dict() for name, value in values.items()}
+
+
 def run(config: RunConfig) -> tuple[RunRecord, Path]:
     """Execute one run end to end and write its RunRecord; returns (record, path)."""
     import pytorch_lightning as pl
@@ -126,7 +152,8 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
     overrides = resolved_run.overrides
     _quiet_lightning()
     inputs = prepare_inputs(profile, progress=config.progress)
-    splits, backbones, judges = inputs.splits, inputs.backbones, inputs.judges
+    splits, backbones = inputs.splits, inputs.backbones
+    evaluators = build_evaluators(config, profile, inputs)
     train, test = inputs.embeddings["train"], inputs.embeddings["test"]
 
     dims = {m: backbones[m].dim for m in MODALITIES}
@@ -157,30 +184,29 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
     )
     sample_s = time.perf_counter() - started
 
-    stage("evaluating (decode + judges)")
+    stage(f"evaluating ({evaluators.kind} evaluators)")
     started = time.perf_counter()
-    evaluator = f"judge:{profile.scenes.version}"
+    reference = RealReference(
+        test=splits["test"],
+        embeddings={m: test.embeddings[m].numpy() for m in MODALITIES},
+        evaluators=evaluators,
+        embedding_evaluator=f"backbone:{profile.scenes.version}",
+    )
     rng = np.random.default_rng(config.seed)
-    test_attributes = splits["test"].attributes
-    metrics, references, ceilings = {}, {"oracle": {}, "chance": {}}, {}
+    rows: dict[str, dict[str, MetricValue]] = {"generated": {}, "oracle": {}, "chance": {}}
     for target in task.targets:
-        real = splits["test"].media(target)
-        judge = judges[target]
-        reference = TargetReference(judge.features(real).numpy(), test_attributes)
-        ceiling = attribute_accuracy(judge.predict(real).numpy(), test_attributes)
-        ceilings[target] = {metric_id(target, "attr_acc", evaluator): ceiling.to_dict()}
         candidates = np.flatnonzero(train.present[target].numpy())
         chance_rows = torch.from_numpy(rng.choice(candidates, size=len(test), replace=False))
-        rows = {
+        outputs = {
             "generated": generated[target],
             "oracle": test.embeddings[target],
             "chance": train.embeddings[target][chance_rows],
         }
-        for row, z in rows.items():
-            scores, _ = decode_and_score(target, z, backbones[target], judge, reference,
-                                         evaluator, seed=config.seed)
-            bucket = metrics if row == "generated" else references[row]
-            bucket.update({k: v.to_dict() for k, v in scores.items()})
+        for row, z in outputs.items():
+            media = backbones[target].decode(z)
+            rows[row].update(score_target(target, task.sources, media, z.numpy(), reference,
+                                          seed=config.seed))
+    ceilings = evaluator_ceilings(task, reference, seed=config.seed)
     eval_s = time.perf_counter() - started
 
     resolved = {
@@ -189,15 +215,23 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
         "scenes": asdict(profile.scenes),
         "backbones": asdict(profile.backbones),
         "judges": asdict(profile.judges),
+        "contrastive_judges": asdict(profile.contrastive),
         "method": asdict(method.config),
     }
     suite = suite_parameter_counts(method_cls, dims, config.preset, overrides)
     paper = suite_parameter_counts(
         method_cls, dict(method_cls.paper_embedding_dims), "paper", {}
     )
+    run_id = (f"{time.strftime('%Y%m%dT%H%M%S')}-{config.method}-{task.name}-"
+              f"{config.preset}-s{config.seed}-{uuid.uuid4().hex[:6]}")
+    per_sample = {
+        f"{row}/{name}": value.per_sample
+        for row, values in [*rows.items(), ("real", ceilings)]
+        for name, value in values.items() if value.per_sample is not None
+    }
+    per_sample_path = write_per_sample(run_id, per_sample, config.results_dir)
     record = RunRecord(
-        run_id=f"{time.strftime('%Y%m%dT%H%M%S')}-{config.method}-{task.name}-"
-               f"{config.preset}-s{config.seed}-{uuid.uuid4().hex[:6]}",
+        run_id=run_id,
         method=config.method,
         task=task.name,
         dataset=f"scenes:{profile.name}",
@@ -222,10 +256,11 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
             "samples_per_s": round(trainer.global_step * batch_size / train_s, 1),
         },
         sampling={"steps": steps, "guidance": guidance, "n": len(test)},
-        metrics=metrics,
-        references=references,
-        judges=ceilings,
+        metrics=_as_dicts(rows["generated"]),
+        references={row: _as_dicts(rows[row]) for row in ("oracle", "chance")},
+        judges=_as_dicts(ceilings),
         config=resolved,
         provenance=provenance(config_hash(resolved)),
+        per_sample_file=per_sample_path.name,
     )
     return record, write_record(record, config.results_dir)

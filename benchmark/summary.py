@@ -5,32 +5,44 @@ from __future__ import annotations
 from benchmark.records import RunRecord
 
 
+def _number(value: float) -> str:
+    """Three decimals, one for large values, significant digits for tiny ones."""
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    if 0 < abs(value) < 0.01:
+        return f"{value:.2g}"
+    return f"{value:.3f}"
+
+
 def _cell(metric: dict | None) -> str:
     if metric is None:
         return "-"
-    text = f"{metric['value']:.3f}"
+    text = _number(metric["value"])
     if metric.get("ci_low") is not None:
-        text += f" [{metric['ci_low']:.3f}, {metric['ci_high']:.3f}]"
+        text += f" [{_number(metric['ci_low'])}, {_number(metric['ci_high'])}]"
     return text
 
 
 def run_table(record: RunRecord) -> str:
-    """Rows: the method and the oracle/chance references; columns: every metric id."""
-    ids = list(record.metrics)
-    rows = [(record.method, record.metrics)] + [
-        (f"({name})", values) for name, values in record.references.items()
+    """Rows: every metric id; columns: the method, the oracle and chance references, and
+    the evaluators' ceiling on real test media (where one exists); then n."""
+    columns = [record.method, *(f"({name})" for name in record.references), "(real)"]
+    rows = [record.metrics, *record.references.values(), record.judges]
+    header = ["metric", *columns, "n"]
+    body = [
+        [name, *(_cell(values.get(name)) for values in rows), str(record.metrics[name]["n"])]
+        for name in record.metrics
     ]
-    header = ["row", *ids]
-    body = [[label, *(_cell(values.get(i)) for i in ids)] for label, values in rows]
+    body += [
+        [name, *("-" for _ in columns[:-1]), _cell(value), str(value["n"])]
+        for name, value in record.judges.items() if name not in record.metrics
+    ]
     widths = [max(len(r[c]) for r in [header, *body]) for c in range(len(header))]
 
     def line(cells: list[str]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
     lines = [line(header), line(["-" * w for w in widths]), *map(line, body)]
-    for modality, ceiling in record.judges.items():
-        for metric, value in ceiling.items():
-            lines.append(f"judge ceiling on real {modality}: {metric} = {_cell(value)}")
     p, t = record.params, record.timing
     lines.append(
         f"params: trainable {p['trainable']:,}  serve task {p['serve_task']:,}  "

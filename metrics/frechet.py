@@ -4,40 +4,83 @@ For Gaussians fitted to the two sets, N(mu_1, S_1) and N(mu_2, S_2):
 
     FD = ||mu_1 - mu_2||^2 + Tr(S_1) + Tr(S_2) - 2 Tr((S_1 S_2)^{1/2})
 
-It is biased in the sample count n, so only values at equal n are comparable; the
-MetricValue keeps n and has no interval (spread comes from seeds, not resampling).
+The formula itself is clean-fid's ``frechet_distance`` (the canonical FID code), so FID,
+FAD and the embedding-space distance all share one implementation. It is biased in the
+sample count n, so only values at equal n are comparable; the MetricValue keeps n.
+
+Its 95% interval is FD +- 1.96 se, floored at 0, where se is the standard deviation of
+FD* over B bootstrap replicates (both sets resampled with replacement, each at its own
+size). Only the spread of the replicates is used: duplicated items shrink a resample's
+covariance and shift FD* upwards by more than its spread at moderate n, so percentile and
+basic bootstrap intervals need not even contain FD. The interval describes how much FD
+moves with the finite test set at this n, not spread over training seeds (sweeps report
+that).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 
 import numpy as np
+from cleanfid.fid import frechet_distance as _clean_fid_frechet_distance
 from scipy import linalg
 
 from metrics.value import MetricValue
 
 
-def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
-    """FD between the Gaussians fitted to ``features_a [n, F]`` and ``features_b [m, F]``."""
-    a = np.asarray(features_a, dtype=np.float64)
-    b = np.asarray(features_b, dtype=np.float64)
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    with warnings.catch_warnings():
-        # With n below the feature size the covariances are singular; the square root of
-        # their product is still well defined and the non-finite case is handled below.
+def frechet_distance_from_statistics(
+    mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray
+) -> float:
+    """FD between N(mu1, sigma1) and N(mu2, sigma2), computed in float64 by clean-fid.
+
+    When ``S_1 S_2`` is singular enough that its square root is not finite, clean-fid adds
+    1e-6 to both diagonals (it prints a note, silenced here). It raises ``ValueError`` when
+    the square root has a sizeable imaginary part, a genuine numerical failure. The true FD
+    is never negative, so round-off below zero (about -1e-6 for singular covariances) is
+    clamped to 0.
+    """
+    stats = [np.asarray(x, dtype=np.float64) for x in (mu1, sigma1, mu2, sigma2)]
+    quiet = contextlib.redirect_stdout(io.StringIO())
+    with quiet, warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        # Singular covariances (n below the feature size, dead ReLU units) are expected, and
+        # a non-finite square root is what triggers clean-fid's regularization; the
+        # DeprecationWarning is scipy's about clean-fid's own `disp=False` argument.
         warnings.simplefilter("ignore", linalg.LinAlgWarning)
-        covmean, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
-    if not np.isfinite(covmean).all():
-        # Near-singular product: regularize both covariances slightly (as clean-fid does).
-        offset = np.eye(len(cov_a)) * 1e-6
-        covmean = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
-    diff = mu_a - mu_b
-    value = diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(covmean.real)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        value = _clean_fid_frechet_distance(*stats)
     return float(max(value, 0.0))
 
 
-def frechet_metric(generated: np.ndarray, reference: np.ndarray) -> MetricValue:
-    """FD of generated features against reference features, with n = len(generated)."""
-    return MetricValue(frechet_distance(generated, reference), n=len(generated))
+def gaussian_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``[F]`` and unbiased covariance ``[F, F]`` (divisor n - 1) of ``features [n, F]``."""
+    x = np.asarray(features, dtype=np.float64)
+    return x.mean(0), np.cov(x, rowvar=False)
+
+
+def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
+    """FD between the Gaussians fitted to ``features_a [n, F]`` and ``features_b [m, F]``."""
+    return frechet_distance_from_statistics(
+        *gaussian_statistics(features_a), *gaussian_statistics(features_b)
+    )
+
+
+FRECHET_RESAMPLES = 100
+
+
+def frechet_metric(generated: np.ndarray, reference: np.ndarray, *, seed: int = 0,
+                   resamples: int = FRECHET_RESAMPLES) -> MetricValue:
+    """FD of generated against reference features, n = len(generated), with the
+    bootstrap-standard-error interval of the module doc (``resamples`` replicates, seeded)."""
+    a = np.asarray(generated, dtype=np.float64)
+    b = np.asarray(reference, dtype=np.float64)
+    value = frechet_distance(a, b)
+    rng = np.random.default_rng(seed)
+    replicates = np.array([
+        frechet_distance(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))])
+        for _ in range(resamples)
+    ])
+    half_width = 1.96 * float(replicates.std(ddof=1))
+    return MetricValue(value, n=len(a), ci_low=max(value - half_width, 0.0),
+                       ci_high=value + half_width)

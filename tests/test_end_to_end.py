@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 
 def test_smoke_run_writes_a_complete_record(tmp_path):
     env = {**os.environ, "ANYBENCH_CACHE": str(tmp_path / "cache")}
@@ -17,17 +19,35 @@ def test_smoke_run_writes_a_complete_record(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     records = list(Path(tmp_path / "runs").glob("*.json"))
+    assert len(list(Path(tmp_path / "runs").glob("*.per_sample.npz"))) == 1
     assert len(records) == 1
     record = json.loads(records[0].read_text())
     assert record["status"] == "ok"
     assert record["budget"]["used"] == record["budget"]["value"] == 100
     assert set(record["references"]) == {"oracle", "chance"}
     ids = set(record["metrics"])
-    assert ids == {"image.attr_acc[judge:scenes-v1]", "image.fd[judge:scenes-v1]"}
+    assert ids == {
+        "image.attr_acc[judge:scenes-v1]",
+        "image.fid[judge:scenes-v1]",
+        "image.kid[judge:scenes-v1]",
+        "image.ais[contrastive-judge:scenes-v1]",
+        "image.emb_fd[backbone:scenes-v1]",
+        "image.emb_cos[backbone:scenes-v1]",
+    }
     for row in (record["metrics"], *record["references"].values()):
         assert set(row) == ids
-        for value in row.values():
+        for name, value in row.items():
             assert value["n"] == 100
+            if "kid" not in name:
+                assert value["ci_low"] <= value["value"] <= value["ci_high"]
+    assert set(record["judges"]) == {
+        "image.attr_acc[judge:scenes-v1]",
+        "image.ais[contrastive-judge:scenes-v1]",
+        "audio2image.r_at_1[contrastive-judge:scenes-v1]",
+    }
+    per_sample = np.load(records[0].parent / record["per_sample_file"])
+    assert per_sample["generated/image.attr_acc[judge:scenes-v1]"].shape == (100,)
+    assert "real/image.ais[contrastive-judge:scenes-v1]" in per_sample
     assert record["params"]["paper_preset_trainable"] == 567_972_864
     assert record["params"]["suite_tasks"] == 12
     assert "(oracle)" in result.stdout and "(chance)" in result.stdout

@@ -2,7 +2,11 @@ import pytest
 
 from benchmark.media.tokenizer import WordTokenizer
 
-CAPTIONS = ["A big red circle, bottom-left.", "there is a tiny blue square in the upper right"]
+CAPTIONS = [
+    "A big red circle, bottom-left.",
+    "there is a tiny blue square in the upper right",
+    "In the top left there's a small disc in red!",
+]
 
 
 @pytest.mark.parametrize("caption", CAPTIONS)

@@ -21,9 +21,10 @@ def split_words(text: str) -> list[str]:
 
 
 def _join(words: list[str]) -> str:
-    """Undo :func:`split_words`' spacing: no space before punctuation, none after a hyphen."""
+    """Undo :func:`split_words`' spacing: no space before punctuation, none after a
+    hyphen or an apostrophe inside a word (``top-left``, ``there's``)."""
     text = re.sub(r" ([^\w\s])", r"\1", " ".join(words))
-    return re.sub(r"(\w)- (\w)", r"\1-\2", text)
+    return re.sub(r"(\w)([-']) (\w)", r"\1\2\3", text)
 
 
 class WordTokenizer:

@@ -1,0 +1,30 @@
+"""Fréchet Audio Distance: the Fréchet distance between audio feature sets.
+
+    FAD = ||mu_g - mu_r||^2 + Tr(S_g) + Tr(S_r) - 2 Tr((S_g S_r)^{1/2})
+
+over features of generated (g) and reference (r) clips: the embedded audio judge's
+penultimate features here, a pretrained audio tower's embeddings when one is supplied (the
+evaluator id says which). Biased in n like FID: compare at equal n.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from metrics.frechet import frechet_metric
+from metrics.judges import AttributeJudge
+from metrics.value import MetricValue
+
+
+def judge_audio_features(judge: AttributeJudge, audio: np.ndarray) -> np.ndarray:
+    """The embedded audio judge's penultimate features ``[N, 128]`` of clips ``[N, T]``."""
+    if judge.modality != "audio":
+        raise ValueError(f"an audio judge is needed, got a {judge.modality} judge")
+    return judge.features(audio).numpy()
+
+
+def fad(generated_features: np.ndarray, reference_features: np.ndarray,
+        seed: int = 0) -> MetricValue:
+    """FAD of generated against reference audio features, n = number of generated clips,
+    with the bootstrap interval of metrics/frechet.py."""
+    return frechet_metric(generated_features, reference_features, seed=seed)

@@ -1,0 +1,233 @@
+"""Fréchet distance, FID/KID the clean-fid way and FAD, against closed forms and libraries."""
+
+import numpy as np
+import pytest
+import torch
+from cleanfid.fid import fid_from_feats
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.kid import KernelInceptionDistance
+
+from benchmark.data.scenes import ScenesConfig, generate_split
+from benchmark.errors import UserError
+from metrics.fad import fad, judge_audio_features
+from metrics.fid import (
+    INCEPTION_FILE,
+    clean_image_features,
+    fid,
+    inception_extractor,
+    judge_image_extractor,
+    judge_resize,
+    kid,
+)
+from metrics.frechet import frechet_distance, frechet_distance_from_statistics, frechet_metric
+from metrics.judges import AttributeJudge
+
+
+def _rotation(dim: int, seed: int) -> np.ndarray:
+    q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((dim, dim)))
+    return q
+
+
+def _exact_gaussian_sample(mean: np.ndarray, cov: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Points whose sample mean is exactly ``mean`` and sample covariance exactly ``cov``."""
+    x = np.random.default_rng(seed).standard_normal((n, len(mean)))
+    x -= x.mean(0)
+    x = np.linalg.solve(np.linalg.cholesky(np.cov(x, rowvar=False)), x.T).T
+    return x @ np.linalg.cholesky(cov).T + mean
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return generate_split(ScenesConfig(n_train=10, n_test=12), "test")
+
+
+def _untrained_judge(modality: str, test) -> AttributeJudge:
+    torch.manual_seed(0)
+    return AttributeJudge(modality, test.attribute_names, test.attribute_sizes,
+                          num_samples=test.audio.shape[1], sample_rate=test.sample_rate)
+
+
+class _Passthrough(nn.Module):
+    """A torchmetrics "feature extractor" whose inputs already are the features."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def test_fd_matches_the_closed_form_for_commuting_full_covariances():
+    # S_1 = Q diag(a) Q^T, S_2 = Q diag(b) Q^T  =>  FD = |mu_1 - mu_2|^2 + sum (sqrt a - sqrt b)^2
+    q = _rotation(6, seed=0)
+    a, b = np.array([0.5, 1, 2, 3, 4, 9.0]), np.array([4, 1, 0.25, 3, 1, 1.0])
+    mu1, mu2 = np.arange(6.0), np.arange(6.0)[::-1]
+    expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    value = frechet_distance_from_statistics(mu1, q @ np.diag(a) @ q.T, mu2, q @ np.diag(b) @ q.T)
+    assert value == pytest.approx(expected, rel=1e-9)
+
+
+def test_fd_matches_the_closed_form_for_non_commuting_2x2_covariances():
+    # S_1 S_2 has positive eigenvalues l_1, l_2, so Tr sqrt(S_1 S_2) = sqrt(l_1) + sqrt(l_2)
+    # = sqrt(Tr(S_1 S_2) + 2 sqrt(det S_1 det S_2)).
+    s1, s2 = np.array([[2.0, 0.8], [0.8, 1.0]]), np.array([[1.0, -0.3], [-0.3, 3.0]])
+    assert not np.allclose(s1 @ s2, s2 @ s1)
+    mu1, mu2 = np.array([1.0, -1.0]), np.array([0.5, 2.0])
+    tr_sqrt = np.sqrt(np.trace(s1 @ s2) + 2 * np.sqrt(np.linalg.det(s1) * np.linalg.det(s2)))
+    expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt
+    assert frechet_distance_from_statistics(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-9)
+
+
+def test_fd_of_samples_equals_the_closed_form_of_their_exact_moments():
+    q = _rotation(3, seed=1)
+    var_a, var_b = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 0.25])
+    mean_a, mean_b = np.array([0.0, 1.0, -2.0]), np.array([1.0, 1.0, 0.0])
+    a = _exact_gaussian_sample(mean_a, q @ np.diag(var_a) @ q.T, 500, seed=2)
+    b = _exact_gaussian_sample(mean_b, q @ np.diag(var_b) @ q.T, 700, seed=3)
+    expected = np.sum((mean_a - mean_b) ** 2) + np.sum((np.sqrt(var_a) - np.sqrt(var_b)) ** 2)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)
+
+
+def test_fd_of_a_set_with_itself_is_zero_and_never_negative():
+    a = np.random.default_rng(0).standard_normal((300, 8))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    # n < F: singular covariances; clean-fid's raw value is about -1e-6 here.
+    small = np.random.default_rng(0).standard_normal((50, 128))
+    assert 0.0 <= frechet_distance(small, small) < 1e-5
+
+
+def test_fd_regularizes_a_product_without_square_root_silently(capsys):
+    # S_1 S_2 = [[0, 1], [0, 0]] has no square root, so clean-fid adds 1e-6 to both diagonals
+    # (and would print a note).
+    nilpotent, zero = np.array([[0.0, 1.0], [0.0, 0.0]]), np.zeros(2)
+    value = frechet_distance_from_statistics(zero, nilpotent, zero, np.eye(2))
+    assert np.isfinite(value) and value == pytest.approx(2.0, abs=1e-2)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.fixture(scope="module")
+def feature_sets():
+    rng = np.random.default_rng(7)
+    generated = rng.standard_normal((600, 64))
+    mixing = np.eye(64) + 0.2 * rng.standard_normal((64, 64))
+    reference = 0.3 + rng.standard_normal((500, 64)) @ mixing
+    return generated, reference
+
+
+def test_fid_agrees_with_clean_fid_and_torchmetrics(feature_sets):
+    generated, reference = feature_sets
+    metric = fid(generated, reference)
+    assert metric.n == 600 and metric.ci_low <= metric.value <= metric.ci_high
+    assert metric.value == pytest.approx(fid_from_feats(generated, reference), rel=1e-9)
+    torchmetrics_fid = FrechetInceptionDistance(feature=_Passthrough(64))
+    torchmetrics_fid.update(torch.from_numpy(reference), real=True)
+    torchmetrics_fid.update(torch.from_numpy(generated), real=False)
+    assert metric.value == pytest.approx(float(torchmetrics_fid.compute()), rel=1e-3)
+    assert metric.value > 10.0  # the two distributions do differ
+
+
+@pytest.mark.filterwarnings("ignore:Metric `Kernel Inception Distance`")
+def test_kid_on_whole_sets_equals_torchmetrics_unbiased_mmd():
+    # With subsets as large as both sets, every subset is the whole set (MMD is invariant to
+    # the order), so clean-fid's KID and torchmetrics' KID are the same number.
+    rng = np.random.default_rng(3)
+    generated, reference = rng.standard_normal((200, 32)), 0.2 + rng.standard_normal((200, 32))
+    metric = kid(generated, reference, num_subsets=3, max_subset_size=200)
+    torchmetrics_kid = KernelInceptionDistance(feature=_Passthrough(32), subsets=2,
+                                               subset_size=200)
+    torchmetrics_kid.update(torch.from_numpy(reference), real=True)
+    torchmetrics_kid.update(torch.from_numpy(generated), real=False)
+    expected, _ = torchmetrics_kid.compute()
+    assert metric.value == pytest.approx(float(expected), rel=1e-9)
+    assert metric.n == 200
+
+
+def test_kid_is_seeded_and_leaves_the_global_rng_alone(feature_sets):
+    generated, reference = feature_sets
+    np.random.seed(123)
+    state = np.random.get_state()
+    first = kid(generated, reference, seed=5, num_subsets=10, max_subset_size=100)
+    after = np.random.get_state()
+    assert all(np.array_equal(x, y) for x, y in zip(state, after, strict=True))
+    assert kid(generated, reference, seed=5, num_subsets=10, max_subset_size=100) == first
+    assert kid(generated, reference, seed=6, num_subsets=10, max_subset_size=100) != first
+
+
+def test_kid_is_near_zero_for_one_distribution_and_positive_for_shifted_ones():
+    rng = np.random.default_rng(11)
+    a, b = rng.standard_normal((500, 64)), rng.standard_normal((500, 64))
+    same = kid(a, b, num_subsets=20, max_subset_size=250).value
+    shifted = kid(a, b + 0.5, num_subsets=20, max_subset_size=250).value
+    assert shifted > 0.1
+    assert abs(same) < 0.02 * shifted
+
+
+def test_clean_image_features_through_png_equal_what_the_judge_sees(scenes):
+    judge = _untrained_judge("image", scenes)
+    features = clean_image_features(scenes.images, judge_image_extractor(judge),
+                                    resize=judge_resize(judge), batch_size=5)
+    # 12 images: "10.png" would sort before "2.png" without zero padding.
+    np.testing.assert_allclose(features, judge.features(scenes.images).numpy(), rtol=0, atol=1e-6)
+
+
+def test_clean_image_features_default_is_the_clean_299_resize_in_0_255(scenes):
+    def size_and_mean(images: torch.Tensor) -> torch.Tensor:
+        side = torch.full((len(images),), float(images.shape[-1]))
+        return torch.stack([side, images.mean(dim=(1, 2, 3))], dim=1)
+
+    images = scenes.images[:3]
+    features = clean_image_features(images, size_and_mean)
+    np.testing.assert_array_equal(features[:, 0], 299.0)
+    # Bicubic upsampling keeps the mean brightness (on the 0..255 scale) to within a level.
+    np.testing.assert_allclose(features[:, 1], images.mean(axis=(1, 2, 3)), atol=1.0)
+
+
+def test_clean_image_features_rejects_non_uint8_images():
+    with pytest.raises(ValueError, match="uint8"):
+        clean_image_features(np.zeros((2, 8, 8, 3), np.float32), lambda x: x)
+
+
+def test_inception_extractor_names_the_missing_file_and_where_to_get_it(tmp_path):
+    with pytest.raises(UserError, match=INCEPTION_FILE) as error:
+        inception_extractor(tmp_path / INCEPTION_FILE)
+    assert "https://nvlabs-fi-cdn.nvidia.com" in str(error.value)
+    other = tmp_path / "inception.pt"
+    other.write_bytes(b"")
+    with pytest.raises(UserError, match=f"rename .* to .*{INCEPTION_FILE}"):
+        inception_extractor(other)
+
+
+def test_fad_on_audio_judge_features(scenes):
+    judge = _untrained_judge("audio", scenes)
+    features = judge_audio_features(judge, scenes.audio)
+    np.testing.assert_array_equal(features, judge.features(scenes.audio).numpy())
+    assert features.shape == (len(scenes.audio), 128)
+    assert fad(features, features).value == pytest.approx(0.0, abs=1e-6)
+    metric = fad(features[:6], features[6:])
+    assert metric.n == 6 and metric.value == pytest.approx(frechet_distance(features[:6],
+                                                                            features[6:]))
+    with pytest.raises(ValueError, match="audio judge"):
+        judge_audio_features(_untrained_judge("image", scenes), scenes.audio)
+
+
+def test_frechet_interval_brackets_the_value_and_narrows_with_n():
+    rng = np.random.default_rng(3)
+    widths = []
+    for n in (200, 1600):
+        generated = rng.standard_normal((n, 8)) + 0.5
+        reference = rng.standard_normal((n, 8))
+        metric = frechet_metric(generated, reference, seed=0, resamples=60)
+        assert metric.n == n
+        assert metric.ci_low <= metric.value <= metric.ci_high
+        widths.append(metric.ci_high - metric.ci_low)
+    assert widths[1] < 0.6 * widths[0]
+
+
+def test_frechet_interval_is_deterministic_for_a_seed():
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((300, 4)), rng.standard_normal((300, 4)) + 0.3
+    first = frechet_metric(a, b, seed=1, resamples=30)
+    assert first == frechet_metric(a, b, seed=1, resamples=30)
+    assert first != frechet_metric(a, b, seed=2, resamples=30)
