@@ -82,7 +82,8 @@ def judge_resize(judge: AttributeJudge) -> Resize:
 
 
 def judge_image_extractor(judge: AttributeJudge) -> Extractor:
-    """The embedded image judge's penultimate features ``[B, 128]`` of float images in 0..255.
+    """The embedded image judge's scaled penultimate features ``[B, 128]`` of float images
+    in 0..255.
 
     Inputs are divided by 255, as in ``AttributeJudge.to_tensor``, so the judge sees what it
     was trained on.
@@ -93,7 +94,7 @@ def judge_image_extractor(judge: AttributeJudge) -> Extractor:
 
     @torch.no_grad()
     def extract(images: Tensor) -> Tensor:
-        return judge(images / 255.0)[0]
+        return judge.scaled_features(images / 255.0)
 
     return extract
 

@@ -1,8 +1,10 @@
 """Embedded judges: frozen per-modality attribute classifiers for the ``scenes`` dataset.
 
-They play the role Inception, CLIP and CLAP play on real data. Each judge maps media to
-a feature vector ``f(x) in R^F`` (its penultimate layer, used for Fréchet distances) and
-to one categorical prediction per latent attribute (used for attribute accuracy). They
+They play the role Inception plays on real data. Each judge maps media to a feature
+vector ``f(x) in R^F`` (its penultimate layer, used for FID/KID and FAD) and to one
+categorical prediction per latent attribute (used for attribute accuracy). Features are
+divided by one fixed scale, sqrt(mean f^2) over real training media, so that values sit
+near 1 like Inception's pool features: KID's kernel (x.y/F + 1)^3 assumes that range. They
 are trained on real training media only, with architectures and seeds independent of
 the backbones, and never see generated samples.
 
@@ -41,7 +43,7 @@ class JudgeConfig:
     lr: float = 1e-3
     input_noise: float = 0.05
     seed: int = 1234
-    version: str = "judge-v1"
+    version: str = "judge-v2"
 
 
 def _image_trunk(image_size: int) -> nn.Module:
@@ -102,6 +104,7 @@ class AttributeJudge(nn.Module):
             self.tokenizer = WordTokenizer(vocabulary)
             self.trunk = _text_trunk(len(self.tokenizer))
         self.heads = nn.ModuleList(nn.Linear(FEATURE_DIM, n) for n in num_values)
+        self.register_buffer("feature_scale", torch.ones(()))
 
     def to_tensor(self, media: np.ndarray | Sequence[str]) -> Tensor:
         """Media -> the trunk's input: pixels in [0, 1], normalized log-mel, or word counts."""
@@ -120,10 +123,14 @@ class AttributeJudge(nn.Module):
         features = self.trunk(inputs)
         return features, [head(features) for head in self.heads]
 
+    def scaled_features(self, inputs: Tensor) -> Tensor:
+        """Penultimate features of trunk inputs, divided by the judge's fixed feature scale."""
+        return self.trunk(inputs) / self.feature_scale
+
     @torch.no_grad()
     def features(self, media: np.ndarray | Sequence[str], batch_size: int = 500) -> Tensor:
-        """Penultimate features ``[B, 128]`` of the given media."""
-        return torch.cat([self(x)[0] for x in self._batches(media, batch_size)])
+        """Scaled penultimate features ``[B, 128]`` of the given media."""
+        return torch.cat([self.scaled_features(x) for x in self._batches(media, batch_size)])
 
     @torch.no_grad()
     def predict(self, media: np.ndarray | Sequence[str], batch_size: int = 500) -> Tensor:
@@ -210,4 +217,7 @@ def _train_judge(
         loss.backward()
         optimizer.step()
         bar.set_postfix(loss=f"{loss.item():.3f}")
+    judge.eval()
+    with torch.no_grad():
+        judge.feature_scale.fill_(judge.trunk(inputs[:2000]).square().mean().sqrt())
     return judge

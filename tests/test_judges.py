@@ -37,6 +37,15 @@ def test_features_have_the_declared_size(scenes, judges):
         assert judge.features(test.media(modality)).shape == (len(test), FEATURE_DIM)
 
 
+def test_features_are_scaled_to_unit_mean_square_on_training_media(scenes, judges):
+    _, train, _ = scenes
+    for modality, judge in judges[1].items():
+        media = train.subset(train.has(modality)).media(modality)
+        mean_square = judge.features(media).square().mean().item()
+        assert mean_square == pytest.approx(1.0, rel=0.1), (modality, mean_square)
+        assert judge.feature_scale.item() != 1.0
+
+
 def test_judges_are_loaded_from_the_cache_unchanged(scenes, judges):
     config, train, test = scenes
     root, first = judges
