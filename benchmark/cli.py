@@ -144,7 +144,8 @@ class LsCommand(Command):
 
 class PrepareCommand(Command):
     name = "prepare"
-    help = "build the dataset, backbones, judges and embeddings caches; write a preview"
+    help = ("build the dataset, backbones, judges and embeddings caches; print the judges' "
+            "ceilings; write a preview")
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--profile", default="default", help="default or smoke")
@@ -168,8 +169,12 @@ class PrepareCommand(Command):
             raise UserError("--weights is only read with --check-weights here "
                             "(prepare builds no pretrained-evaluator caches); add --check-weights")
         from benchmark.preparation import prepare
+        from benchmark.summary import ceilings_table
 
-        for path in prepare(args.profile, args.preview):
+        previews, ceilings = prepare(args.profile, args.preview)
+        print("embedded evaluators on the real test split (what a perfect generator scores):")
+        print(ceilings_table(ceilings))
+        for path in previews:
             print(path)
         return 0
 

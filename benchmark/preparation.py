@@ -57,10 +57,28 @@ def prepare_inputs(profile: Profile, progress: bool = True) -> PreparedInputs:
     return PreparedInputs(splits, backbones, judges, contrastive, embeddings)
 
 
-def prepare(profile_name: str, preview_dir: Path) -> list[Path]:
-    """``python -m benchmark prepare``: build the caches; return the preview files."""
+def prepare(profile_name: str, preview_dir: Path) -> tuple[list[Path], dict[str, dict]]:
+    """``python -m benchmark prepare``: build the caches; return the preview files and the
+    embedded evaluators' ceilings on the real test split (every directed task's)."""
     from benchmark.data.scenes import write_preview
+    from benchmark.evaluation import RealReference, evaluator_ceilings
     from benchmark.profiles import PROFILES
+    from benchmark.tasks import all_tasks
+    from metrics.evaluators import embedded_evaluators
 
-    inputs = prepare_inputs(PROFILES.get(profile_name))
-    return write_preview(inputs.splits["test"], preview_dir)
+    profile = PROFILES.get(profile_name)
+    inputs = prepare_inputs(profile)
+    test = inputs.splits["test"]
+    stage("evaluator ceilings on the real test split")
+    reference = RealReference(
+        test=test,
+        embeddings={m: e.numpy() for m, e in inputs.embeddings["test"].embeddings.items()},
+        evaluators=embedded_evaluators(inputs.judges, inputs.contrastive_judges,
+                                       profile.scenes.version),
+        embedding_evaluator=f"backbone:{profile.scenes.version}",
+    )
+    ceilings = {}
+    for task in all_tasks():
+        if task.kind == "directed":
+            ceilings.update(evaluator_ceilings(task, reference))
+    return write_preview(test, preview_dir), {k: v.to_dict() for k, v in ceilings.items()}

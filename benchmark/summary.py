@@ -1,4 +1,4 @@
-"""The short plain-text table printed at the end of a run."""
+"""The short plain-text tables printed at the end of a run and by ``prepare``."""
 
 from __future__ import annotations
 
@@ -55,3 +55,10 @@ def run_table(record: RunRecord) -> str:
         f"steps {record.budget['used']} x batch -> {record.budget['samples_seen']:,} samples"
     )
     return "\n".join(lines)
+
+
+def ceilings_table(ceilings: dict[str, dict]) -> str:
+    """One line per evaluator ceiling: metric id, value [95% interval], n."""
+    width = max(len(name) for name in ceilings)
+    return "\n".join(f"{name:<{width}}  {_cell(value)}  n={value['n']}"
+                     for name, value in ceilings.items())

@@ -40,6 +40,8 @@ def test_ls_lists_registered_names(capsys):
          "did you mean 'tiny'?"),
         (["run", "--method", "flowbind", "--task", "audio2image", "--profile", "smok"],
          "did you mean 'smoke'?"),
+        (["run", "--method", "flowbind", "--task", "audio2image", "--evaluator", "pretrainde"],
+         "did you mean 'pretrained'?"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_no_traceback(args, message):
@@ -55,3 +57,15 @@ def test_guidance_for_a_method_without_guidance_is_refused_before_any_work():
     assert result.returncode == 2
     assert "flowbind has no guidance" in result.stderr
     assert "[anybench]" not in result.stderr  # refused before the dataset stage
+
+
+def test_pretrained_evaluator_without_weights_is_refused_before_any_work(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmark", "run", "--method", "flowbind", "--task",
+         "text2image", "--evaluator", "pretrained"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "inception-2015-12-05.pt" in result.stderr and "--check-weights" in result.stderr
+    assert "[anybench]" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -7,10 +7,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 
-def test_smoke_run_writes_a_complete_record(tmp_path):
-    env = {**os.environ, "ANYBENCH_CACHE": str(tmp_path / "cache")}
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """One smoke cache shared by the tests of this module."""
+    return {**os.environ, "ANYBENCH_CACHE": str(tmp_path_factory.mktemp("cache"))}
+
+
+def test_smoke_run_writes_a_complete_record(tmp_path, env):
     result = subprocess.run(
         [sys.executable, "-m", "benchmark", "run", "--method", "flowbind",
          "--task", "audio2image", "--profile", "smoke", "--results", str(tmp_path / "runs"),
@@ -51,3 +57,19 @@ def test_smoke_run_writes_a_complete_record(tmp_path):
     assert record["params"]["paper_preset_trainable"] == 567_972_864
     assert record["params"]["suite_tasks"] == 12
     assert "(oracle)" in result.stdout and "(chance)" in result.stdout
+
+
+def test_prepare_prints_every_evaluator_ceiling(tmp_path, env):
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmark", "prepare", "--profile", "smoke",
+         "--preview", str(tmp_path / "preview")],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("text.attr_acc[judge:scenes-v1]", "audio.attr_acc[judge:scenes-v1]",
+                 "image.clip[contrastive-judge:scenes-v1]",
+                 "text.clap[contrastive-judge:scenes-v1]",
+                 "audio.ais[contrastive-judge:scenes-v1]",
+                 "image2text.r_at_1[contrastive-judge:scenes-v1]"):
+        assert name in result.stdout
+    assert (tmp_path / "preview" / "contact_sheet.png").exists()
