@@ -60,5 +60,7 @@ def run_table(record: RunRecord) -> str:
 def ceilings_table(ceilings: dict[str, dict]) -> str:
     """One line per evaluator ceiling: metric id, value [95% interval], n."""
     width = max(len(name) for name in ceilings)
-    return "\n".join(f"{name:<{width}}  {_cell(value)}  n={value['n']}"
+    cells = {name: _cell(value) for name, value in ceilings.items()}
+    cell_width = max(len(cell) for cell in cells.values())
+    return "\n".join(f"{name:<{width}}  {cells[name]:<{cell_width}}  n={value['n']}"
                      for name, value in ceilings.items())
