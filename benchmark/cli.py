@@ -57,7 +57,11 @@ class RunCommand(Command):
         parser.add_argument("--profile", default="default",
                             help="data/backbone/judge settings: default or smoke")
         parser.add_argument("--steps", type=_positive_int, default=None,
-                            help="optimizer steps (default: the preset's)")
+                            help="optimizer steps (default: the preset's); same as "
+                                 "--budget steps=N")
+        parser.add_argument("--budget", default=None, metavar="KIND=VALUE",
+                            help="training budget: samples=N, steps=N, flops=X or seconds=S "
+                                 "(all four are recorded whichever is enforced)")
         parser.add_argument("--sampling-steps", type=_positive_int, default=None,
                             help="ODE steps when generating (default: the method's)")
         parser.add_argument("--guidance", type=float, default=None,
@@ -85,7 +89,8 @@ class RunCommand(Command):
 
         config = RunConfig(
             method=args.method, task=args.task, preset=args.preset, seed=args.seed,
-            profile=args.profile, steps=args.steps, sampling_steps=args.sampling_steps,
+            profile=args.profile, steps=args.steps, budget=args.budget,
+            sampling_steps=args.sampling_steps,
             guidance=args.guidance, evaluator=args.evaluator, weights=args.weights,
             results_dir=args.results, progress=not args.no_progress,
         )

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmark.budget import Budget, BudgetCallback, training_flops_per_step
 from benchmark.cache import config_hash
 from benchmark.errors import UserError
 from benchmark.evaluation import RealReference, evaluator_ceilings, score_target
@@ -48,6 +49,7 @@ class RunConfig:
     seed: int = 0
     profile: str = "default"
     steps: int | None = None
+    budget: str | None = None
     sampling_steps: int | None = None
     guidance: float | None = None
     evaluator: str = "embedded"
@@ -69,6 +71,7 @@ class ResolvedRun:
     task: Task
     profile: Profile
     overrides: dict
+    budget: Budget | None
 
 
 def validate(config: RunConfig) -> ResolvedRun:
@@ -98,6 +101,10 @@ def validate(config: RunConfig) -> ResolvedRun:
     for name, value in (("--steps", config.steps), ("--sampling-steps", config.sampling_steps)):
         if value is not None and value < 1:
             raise UserError(f"{name} must be a positive integer, got {value}")
+    if config.steps is not None and config.budget is not None:
+        raise UserError("give either --steps N or --budget KIND=VALUE, not both "
+                        "(--steps N is --budget steps=N)")
+    budget = Budget.parse(config.budget) if config.budget is not None else None
     overrides = dict(profile.method_overrides)
     if config.steps is not None:
         overrides["max_steps"] = config.steps
@@ -109,7 +116,7 @@ def validate(config: RunConfig) -> ResolvedRun:
         raise UserError(f"{config.method} cannot run {task.name}: {refusal}")
     if config.guidance is not None and probe.default_guidance is None:
         raise UserError(f"{config.method} has no guidance; drop --guidance")
-    return ResolvedRun(method_cls, task, profile, overrides)
+    return ResolvedRun(method_cls, task, profile, overrides, budget)
 
 
 def build_evaluators(config: RunConfig, profile: Profile, inputs) -> Evaluators:
@@ -159,18 +166,20 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
     dims = {m: backbones[m].dim for m in MODALITIES}
     pl.seed_everything(config.seed, verbose=False)
     method = method_cls(dims, preset=config.preset, tasks=[task], **overrides)
-    max_steps = method.config.max_steps
     batch_size = method.config.batch_size
+    budget = resolved_run.budget or Budget("steps", method.config.max_steps)
+    # A separate loader for the FLOP probe, so the training shuffle is not advanced.
+    probe_batch = next(iter(training_loader(train, batch_size, config.seed)))
+    meter = BudgetCallback(budget, training_flops_per_step(method, probe_batch))
 
-    stage(f"training {config.method} [{config.preset}] for {max_steps} steps")
+    stage(f"training {config.method} [{config.preset}] under budget {budget}")
     trainer = pl.Trainer(
-        max_steps=max_steps, max_epochs=-1, accelerator="auto", devices=1, logger=False,
-        enable_checkpointing=False, enable_model_summary=False,
+        max_steps=-1, max_epochs=-1, accelerator="auto", devices=1, logger=False,
+        enable_checkpointing=False, enable_model_summary=False, callbacks=[meter],
         enable_progress_bar=config.progress, deterministic=True,
     )
-    started = time.perf_counter()
     trainer.fit(method, training_loader(train, batch_size, config.seed))
-    train_s = time.perf_counter() - started
+    train_s = meter.seconds
 
     stage(f"sampling {task.name}")
     method = method.cpu()
@@ -238,8 +247,8 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
         preset=config.preset,
         seed=config.seed,
         status="ok",
-        budget={"kind": "steps", "value": max_steps, "used": trainer.global_step,
-                "samples_seen": trainer.global_step * batch_size},
+        budget={"kind": budget.kind, "value": budget.value, "used": meter.spent(),
+                **meter.figures(), "flops_per_step": meter.flops_per_step},
         params={
             "trainable": sum(p.numel() for p in method.parameters() if p.requires_grad),
             "serve_task": method.parameter_count([task]),
@@ -253,7 +262,8 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
             "train_s": round(train_s, 3),
             "sample_s": round(sample_s, 3),
             "eval_s": round(eval_s, 3),
-            "samples_per_s": round(trainer.global_step * batch_size / train_s, 1),
+            "samples_per_s": round(meter.samples / train_s, 1),
+            "train_flops_per_s": round(meter.flops / train_s),
         },
         sampling={"steps": steps, "guidance": guidance, "n": len(test)},
         metrics=_as_dicts(rows["generated"]),
@@ -261,6 +271,7 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
         judges=_as_dicts(ceilings),
         config=resolved,
         provenance=provenance(config_hash(resolved)),
+        flops=meter.flops,
         per_sample_file=per_sample_path.name,
     )
     return record, write_record(record, config.results_dir)

@@ -52,7 +52,9 @@ def run_table(record: RunRecord) -> str:
     lines.append(
         f"time: train {t['train_s']:.1f}s ({t['samples_per_s']:.0f} samples/s)  "
         f"sample {t['sample_s']:.2f}s  eval {t['eval_s']:.1f}s  "
-        f"steps {record.budget['used']} x batch -> {record.budget['samples_seen']:,} samples"
+        f"budget {record.budget['kind']}={record.budget['value']:g}: "
+        f"{record.budget['steps']:,} steps, {record.budget['samples']:,} samples, "
+        f"{record.budget['flops']:.3g} FLOPs"
     )
     return "\n".join(lines)
 

@@ -73,3 +73,24 @@ def test_prepare_prints_every_evaluator_ceiling(tmp_path, env):
                  "image2text.r_at_1[contrastive-judge:scenes-v1]"):
         assert name in result.stdout
     assert (tmp_path / "preview" / "contact_sheet.png").exists()
+
+
+def test_a_samples_budget_is_matched_across_methods(tmp_path, env):
+    seen = {}
+    for method in ("flowbind", "joint"):
+        result = subprocess.run(
+            [sys.executable, "-m", "benchmark", "run", "--method", method, "--task",
+             "text2image", "--profile", "smoke", "--budget", "samples=3000",
+             "--results", str(tmp_path / method), "--no-progress"],
+            capture_output=True, text=True, env=env, timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        (path,) = (tmp_path / method).glob("*-s0-*.json")
+        budget = json.loads(path.read_text())["budget"]
+        assert (budget["kind"], budget["value"]) == ("samples", 3000)
+        assert budget["used"] == budget["samples"] >= 3000
+        assert budget["steps"] > 0 and budget["flops"] > 0 and budget["seconds"] > 0
+        assert budget["flops"] == budget["steps"] * budget["flops_per_step"]
+        seen[method] = (budget["samples"], budget["samples"] / budget["steps"])
+    (a, batch_a), (b, batch_b) = seen.values()
+    assert abs(a - b) < max(batch_a, batch_b)

@@ -1,0 +1,116 @@
+"""Training budgets: how much compute a run may spend, enforced and measured one way for
+every method (AlgoPerf / MLPerf style, see shared/reference/evaluation.md).
+
+A budget is one of
+
+    samples=N   training examples seen (rows of the batches), stops within one batch
+    steps=N     optimizer steps
+    flops=X     model FLOPs, forward + backward of the training loss, measured per step
+    seconds=S   training wall-clock, device synchronized before every clock reading
+
+Whichever is enforced, all four are recorded. FLOPs per step are counted by torch's
+``FlopCounterMode`` on one real training step (a copy of the model, the RNG state
+restored afterwards), not estimated by hand; the optimizer update is not counted, as in
+MLPerf's model-FLOPs convention. The clock covers training steps only: there is no
+validation or checkpointing inside the loop, and evaluation happens after it.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from benchmark.errors import UserError
+
+BUDGET_KINDS = ("samples", "steps", "flops", "seconds")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """``kind`` in BUDGET_KINDS and its positive limit ``value``."""
+
+    kind: str
+    value: float
+
+    @classmethod
+    def parse(cls, text: str) -> Budget:
+        """``"samples=256000"`` (also ``1e12`` for flops) -> Budget; bad text is a UserError."""
+        kind, _, number = text.partition("=")
+        if kind not in BUDGET_KINDS or not number:
+            raise UserError(f"cannot read budget '{text}': write KIND=VALUE with KIND one of "
+                            f"{', '.join(BUDGET_KINDS)}, e.g. samples=256000")
+        try:
+            value = float(number)
+        except ValueError:
+            raise UserError(f"budget '{text}': '{number}' is not a number") from None
+        if not math.isfinite(value) or value <= 0:
+            raise UserError(f"budget '{text}': the value must be positive")
+        if kind in ("samples", "steps") and value != int(value):
+            raise UserError(f"budget '{text}': {kind} must be a whole number")
+        return cls(kind, value)
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value:g}"
+
+
+def _synchronize() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def training_flops_per_step(method: pl.LightningModule, batch: dict) -> int:
+    """FLOPs of forward + backward of ``method.loss(batch)``, counted by torch on a copy of
+    the method with the global RNG state restored, so the run itself is unaffected."""
+    probe = copy.deepcopy(method)
+    with torch.random.fork_rng(), FlopCounterMode(display=False) as counter:
+        probe.loss(batch).backward()
+    return int(counter.get_total_flops())
+
+
+class BudgetCallback(pl.Callback):
+    """Counts samples, steps, FLOPs and synchronized training seconds; stops training once
+    the budget's own figure reaches its limit.
+
+    ``flops_per_step`` comes from :func:`training_flops_per_step`. Lightning's
+    ``max_time`` is not used: it counts validation and does not synchronize the device.
+    """
+
+    def __init__(self, budget: Budget, flops_per_step: int) -> None:
+        self.budget = budget
+        self.flops_per_step = flops_per_step
+        self.samples = 0
+        self.steps = 0
+        self.seconds = 0.0
+        self._started = 0.0
+
+    @property
+    def flops(self) -> int:
+        return self.steps * self.flops_per_step
+
+    def figures(self) -> dict[str, float]:
+        """All four budget figures as measured so far."""
+        return {"samples": self.samples, "steps": self.steps, "flops": self.flops,
+                "seconds": round(self.seconds, 3)}
+
+    def spent(self) -> float:
+        """How much of the enforced kind has been used."""
+        return self.figures()[self.budget.kind]
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        _synchronize()
+        self._started = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           outputs, batch: dict, batch_idx: int) -> None:
+        _synchronize()
+        self.seconds = time.perf_counter() - self._started
+        self.samples += next(iter(batch["present"].values())).shape[0]
+        self.steps = trainer.global_step
+        if self.spent() >= self.budget.value:
+            trainer.should_stop = True
