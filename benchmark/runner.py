@@ -21,6 +21,7 @@ import torch
 
 from benchmark.budget import Budget, BudgetCallback, training_flops_per_step
 from benchmark.cache import config_hash
+from benchmark.efficiency import function_evaluations_per_item, peak_memory_mb
 from benchmark.errors import UserError
 from benchmark.evaluation import RealReference, evaluator_ceilings, score_target
 from benchmark.modalities import MODALITIES
@@ -187,10 +188,10 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
     guidance = config.guidance if config.guidance is not None else method.default_guidance
     sources = {m: test.embeddings[m] for m in task.sources}
     started = time.perf_counter()
-    generated = method.generate(
+    generated, nfe = function_evaluations_per_item(method, len(test), lambda: method.generate(
         sources, task.targets, steps=steps, guidance=guidance,
         generator=torch.Generator().manual_seed(config.seed),
-    )
+    ))
     sample_s = time.perf_counter() - started
 
     stage(f"evaluating ({evaluators.kind} evaluators)")
@@ -264,6 +265,9 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
             "eval_s": round(eval_s, 3),
             "samples_per_s": round(meter.samples / train_s, 1),
             "train_flops_per_s": round(meter.flops / train_s),
+            "sample_ms_per_item": round(1000 * sample_s / len(test), 4),
+            "nfe_per_item": nfe,
+            **peak_memory_mb(),
         },
         sampling={"steps": steps, "guidance": guidance, "n": len(test)},
         metrics=_as_dicts(rows["generated"]),

@@ -51,7 +51,9 @@ def run_table(record: RunRecord) -> str:
     )
     lines.append(
         f"time: train {t['train_s']:.1f}s ({t['samples_per_s']:.0f} samples/s)  "
-        f"sample {t['sample_s']:.2f}s  eval {t['eval_s']:.1f}s  "
+        f"sample {t['sample_s']:.2f}s ({t['sample_ms_per_item']:.3g} ms/item, "
+        f"NFE {t['nfe_per_item']:g})  eval {t['eval_s']:.1f}s  "
+        f"peak RSS {t['peak_rss_mb']:,.0f} MB  "
         f"budget {record.budget['kind']}={record.budget['value']:g}: "
         f"{record.budget['steps']:,} steps, {record.budget['samples']:,} samples, "
         f"{record.budget['flops']:.3g} FLOPs"

@@ -120,6 +120,13 @@ class AnyToAnyMethod(pl.LightningModule):
         """The guidance scale used when the user gives none (None: the method has none)."""
         return None
 
+    def velocity_networks(self) -> list[torch.nn.Module]:
+        """The modules whose forward pass is one function evaluation of the sampler: the
+        drift networks, unless a method says otherwise. NFE counts the rows they process."""
+        from methods.drift_network import DriftNetwork
+
+        return [m for m in self.modules() if isinstance(m, DriftNetwork)]
+
 
 def count_parameters(modules: Iterable[torch.nn.Module]) -> int:
     """Number of parameters in the given modules, each parameter counted once."""

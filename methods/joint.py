@@ -384,6 +384,10 @@ class Joint(AnyToAnyMethod):
                 raise ValueError(f"cannot serve task '{task}': {reason}")
         return count_parameters([self.network]) if tasks else 0
 
+    def velocity_networks(self) -> list[nn.Module]:
+        """The one transformer: each call evaluates every modality slot's velocity."""
+        return [self.network]
+
     @property
     def default_sampling_steps(self) -> int:
         return self.config.sampling_steps
