@@ -184,7 +184,72 @@ class PrepareCommand(Command):
         return 0
 
 
-COMMANDS: tuple[Command, ...] = (RunCommand(), LsCommand(), PrepareCommand())
+class SweepCommand(Command):
+    name = "sweep"
+    help = "run methods x tasks x seeds, resumable, several at a time; summarize at the end"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--methods", default="all",
+                            help="comma-separated names from `ls methods`, or all (default)")
+        parser.add_argument("--tasks", default="directed",
+                            help="comma-separated task names, or directed (default) or all")
+        parser.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
+        parser.add_argument("--budget", default=None, metavar="KIND=VALUE",
+                            help="one matched training budget for every run (see run --help)")
+        parser.add_argument("--steps", type=_positive_int, default=None,
+                            help="optimizer steps for every run (same as --budget steps=N)")
+        parser.add_argument("--preset", default="tiny", help="model size preset")
+        parser.add_argument("--profile", default="default", help="default or smoke")
+        parser.add_argument("--evaluator", default="embedded", help="embedded or pretrained")
+        parser.add_argument("--weights", type=Path, default=None, help="see run --help")
+        parser.add_argument("--jobs", type=_positive_int, default=1,
+                            help="runs at a time, each with cpu_count/jobs threads")
+        parser.add_argument("--results", type=Path, default=Path("results/runs"),
+                            help="folder of RunRecords (resumes from the ok ones there)")
+        parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        from benchmark.records import read_record
+        from benchmark.summary import sweep_table
+        from benchmark.sweep import completed_keys, plan, run_sweep
+        from benchmark.tasks import all_tasks
+        from methods import METHODS
+
+        methods = METHODS.names() if args.methods == "all" else args.methods.split(",")
+        if args.tasks in ("directed", "all"):
+            tasks = [t.name for t in all_tasks()
+                     if args.tasks == "all" or t.kind == "directed"]
+        else:
+            tasks = args.tasks.split(",")
+        try:
+            seeds = [int(seed) for seed in args.seeds.split(",")]
+        except ValueError:
+            raise UserError(
+                f"--seeds must be comma-separated integers, got '{args.seeds}'"
+            ) from None
+        configs, refused = plan(
+            methods, tasks, seeds, preset=args.preset, profile=args.profile,
+            steps=args.steps, budget=args.budget, evaluator=args.evaluator,
+            weights=args.weights, results_dir=args.results,
+        )
+        for line in refused:
+            print(f"skipped (refused): {line}", file=sys.stderr)
+        outcome = run_sweep(configs, jobs=args.jobs, progress=not args.no_progress)
+        keys = {c.run_key() for c in configs} & completed_keys(args.results)
+        records = [r for r in map(read_record, sorted(args.results.glob("*.json")))
+                   if r.run_key in keys and r.status == "ok"]
+        if records:
+            print(sweep_table(records))
+        print(f"{len(outcome.done)} run, {len(outcome.skipped)} already done, "
+              f"{len(outcome.failed)} failed, {len(refused)} refused; records in {args.results}")
+        if outcome.interrupted:
+            print("interrupted: run the same command again to finish the missing runs",
+                  file=sys.stderr)
+            return 130
+        return 1 if outcome.failed else 0
+
+
+COMMANDS: tuple[Command, ...] = (RunCommand(), LsCommand(), PrepareCommand(), SweepCommand())
 
 
 def build_parser() -> argparse.ArgumentParser:

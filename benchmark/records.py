@@ -31,6 +31,8 @@ class RunRecord:
     on real test media (attribute accuracy, alignment of real pairs, retrieval R@1).
     ``per_sample_file`` names the ``.npz`` beside the record that keeps every per-item
     score (keys ``"{row}/{metric id}"``), from which intervals can be recomputed.
+    ``run_key`` hashes the settings that determine the results (RunConfig.identity):
+    a sweep skips a run whose key already has an ``ok`` record.
     """
 
     run_id: str
@@ -52,6 +54,7 @@ class RunRecord:
     flops: float | None = None
     error: str | None = None
     per_sample_file: str | None = None
+    run_key: str | None = None
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -58,6 +58,20 @@ class RunConfig:
     results_dir: Path = Path("results/runs")
     progress: bool = True
 
+    def identity(self) -> dict:
+        """The settings that determine a run's results (not where it writes or how it
+        shows progress); their hash is the record's ``run_key``, which sweeps resume by."""
+        return {
+            "method": self.method, "task": parse_task(self.task).name, "preset": self.preset,
+            "seed": self.seed, "profile": self.profile, "steps": self.steps,
+            "budget": self.budget, "sampling_steps": self.sampling_steps,
+            "guidance": self.guidance, "evaluator": self.evaluator,
+            "weights": None if self.weights is None else str(self.weights),
+        }
+
+    def run_key(self) -> str:
+        return config_hash(self.identity())
+
 
 def _quiet_lightning() -> None:
     """Lightning's info banners and its own internal deprecation notices are not ours."""
@@ -277,5 +291,6 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
         provenance=provenance(config_hash(resolved)),
         flops=meter.flops,
         per_sample_file=per_sample_path.name,
+        run_key=config.run_key(),
     )
     return record, write_record(record, config.results_dir)

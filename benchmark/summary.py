@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from benchmark.records import RunRecord
 
 
@@ -68,3 +70,21 @@ def ceilings_table(ceilings: dict[str, dict]) -> str:
     cell_width = max(len(cell) for cell in cells.values())
     return "\n".join(f"{name:<{width}}  {cells[name]:<{cell_width}}  n={value['n']}"
                      for name, value in ceilings.items())
+
+
+def sweep_table(records: list[RunRecord]) -> str:
+    """Per (method, task): seeds, and each target's attribute accuracy as mean +- standard
+    deviation over seeds (the judge's own id in the header)."""
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    for record in records:
+        groups.setdefault((record.method, record.task), []).append(record)
+    lines = [f"{'method':<10} {'task':<18} seeds  attribute accuracy (mean +- sd over seeds)"]
+    for (method, task), group in sorted(groups.items()):
+        cells = []
+        for name in group[0].metrics:
+            if ".attr_acc[" in name:
+                values = np.array([r.metrics[name]["value"] for r in group if name in r.metrics])
+                sd = values.std(ddof=1) if len(values) > 1 else float("nan")
+                cells.append(f"{name} {values.mean():.3f} +- {sd:.3f}")
+        lines.append(f"{method:<10} {task:<18} {len(group):>5}  {'; '.join(cells)}")
+    return "\n".join(lines)

@@ -1,0 +1,149 @@
+"""``python -m benchmark sweep``: methods x tasks x seeds, resumable and parallel.
+
+Each run is its own ``python -m benchmark run`` process (a crash or an out-of-memory kill
+takes only that run down), ``jobs`` at a time, each with ``cpu_count // jobs`` threads.
+A run whose ``run_key`` (RunConfig.identity) already has an ``ok`` record in the results
+folder is skipped, so re-running an interrupted sweep finishes only what is missing. A
+run that fails gets a ``failed`` record with its error, and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from benchmark.errors import UserError
+from benchmark.records import RunRecord, provenance, write_record
+from benchmark.runner import RunConfig, validate
+
+
+@dataclass
+class SweepOutcome:
+    """Run keys by outcome, plus the runs refused up front (method cannot serve the task)."""
+
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def plan(methods: Sequence[str], tasks: Sequence[str], seeds: Sequence[int],
+         **settings) -> tuple[list[RunConfig], list[str]]:
+    """Every (method, task, seed) as a RunConfig, validated up front (cheap: meta device).
+
+    Returns (runnable configs, refusals as one line each). Bad names or settings raise a
+    UserError before anything runs.
+    """
+    configs, refused = [], []
+    for method in methods:
+        for task in tasks:
+            for seed in seeds:
+                config = RunConfig(method=method, task=task, seed=seed, progress=False,
+                                   **settings)
+                try:
+                    validate(config)
+                except UserError as error:
+                    if "cannot run" not in str(error):
+                        raise
+                    refused.append(str(error))
+                    break
+                configs.append(config)
+    return configs, refused
+
+
+def completed_keys(results_dir: Path) -> set[str]:
+    """``run_key`` of every ``ok`` record in ``results_dir``."""
+    keys = set()
+    for path in results_dir.glob("*.json"):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if record.get("status") == "ok" and record.get("run_key"):
+            keys.add(record["run_key"])
+    return keys
+
+
+def _command(config: RunConfig) -> list[str]:
+    command = [sys.executable, "-m", "benchmark", "run", "--method", config.method,
+               "--task", config.task, "--seed", str(config.seed), "--preset", config.preset,
+               "--profile", config.profile, "--evaluator", config.evaluator,
+               "--results", str(config.results_dir), "--no-progress"]
+    for flag, value in (("--steps", config.steps), ("--budget", config.budget),
+                        ("--sampling-steps", config.sampling_steps),
+                        ("--guidance", config.guidance), ("--weights", config.weights)):
+        if value is not None:
+            command += [flag, str(value)]
+    return command
+
+
+def _failed_record(config: RunConfig, error: str) -> RunRecord:
+    from benchmark.cache import config_hash
+
+    identity = config.identity()
+    return RunRecord(
+        run_id=f"{time.strftime('%Y%m%dT%H%M%S')}-{config.method}-{identity['task']}-"
+               f"{config.preset}-s{config.seed}-failed-{uuid.uuid4().hex[:6]}",
+        method=config.method, task=identity["task"], dataset=f"scenes:{config.profile}",
+        preset=config.preset, seed=config.seed, status="failed", budget={}, params={},
+        timing={}, sampling={}, metrics={}, references={}, judges={},
+        config={"run": identity}, provenance=provenance(config_hash(identity)),
+        error=error, run_key=config.run_key(),
+    )
+
+
+def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
+              progress: bool = True) -> SweepOutcome:
+    """Run every config not yet done, ``jobs`` at a time (see the module doc)."""
+    outcome = SweepOutcome()
+    pending = []
+    for config in configs:
+        config.results_dir.mkdir(parents=True, exist_ok=True)
+        done_before = completed_keys(config.results_dir)
+        (outcome.skipped if config.run_key() in done_before else pending).append(config)
+    outcome.skipped = [c.run_key() for c in outcome.skipped]
+    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // jobs))}
+    stop = threading.Event()
+
+    def execute(config: RunConfig) -> tuple[RunConfig, int, str]:
+        if stop.is_set():
+            return config, -1, "not started"
+        result = subprocess.run(_command(config), capture_output=True, text=True, env=env)
+        return config, result.returncode, result.stderr
+
+    bar = tqdm(total=len(pending), desc="sweep", unit="run", disable=not progress)
+    bar.set_postfix(skipped=len(outcome.skipped))
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        futures = [pool.submit(execute, config) for config in pending]
+        for future in as_completed(futures):
+            config, code, stderr = future.result()
+            if code == 0:
+                outcome.done.append(config.run_key())
+            elif code > 0 and code != 130 and not stop.is_set():
+                lines = [line for line in stderr.strip().splitlines() if line.strip()]
+                write_record(_failed_record(config, "\n".join(lines[-20:])),
+                             config.results_dir)
+                outcome.failed.append(config.run_key())
+            bar.update(1)
+            bar.set_postfix(done=len(outcome.done), failed=len(outcome.failed),
+                            skipped=len(outcome.skipped))
+    except KeyboardInterrupt:
+        stop.set()
+        outcome.interrupted = True
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+    return outcome

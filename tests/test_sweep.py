@@ -1,0 +1,65 @@
+"""Sweeps: every combination run once, resumed from existing records, failures recorded."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmark import sweep
+from benchmark.errors import UserError
+from benchmark.runner import RunConfig
+
+
+def _sweep(results: Path, env: dict, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmark", "sweep", "--methods", "flowbind,codi",
+         "--tasks", "audio2image,text2image", "--seeds", "0", "--profile", "smoke",
+         "--budget", "samples=2560", "--results", str(results), "--no-progress", *extra],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+
+
+def test_sweep_runs_each_combination_once_and_resumes(tmp_path_factory):
+    env = {**os.environ, "ANYBENCH_CACHE": str(tmp_path_factory.mktemp("cache"))}
+    results = tmp_path_factory.mktemp("runs")
+    first = _sweep(results, env, "--jobs", "2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    records = sorted(results.glob("*.json"))
+    assert len(records) == 4
+    assert "4 run, 0 already done, 0 failed" in first.stdout
+    assert "flowbind" in first.stdout and "image.attr_acc[judge:scenes-v1]" in first.stdout
+
+    # an interrupted sweep is one with records missing: only those are run again
+    records[0].unlink()
+    again = _sweep(results, env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "1 run, 3 already done, 0 failed" in again.stdout
+    assert len(list(results.glob("*.json"))) == 4
+
+
+def test_a_failing_run_gets_a_failed_record_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    def command(config):
+        if config.seed == 1:
+            return [sys.executable, "-c", "import sys; sys.exit('boom: out of memory')"]
+        return [sys.executable, "-c", "pass"]
+
+    monkeypatch.setattr(sweep, "_command", command)
+    configs = [RunConfig("flowbind", "audio2image", seed=s, results_dir=tmp_path)
+               for s in (0, 1, 2)]
+    outcome = sweep.run_sweep(configs, jobs=2, progress=False)
+    assert len(outcome.done) == 2 and len(outcome.failed) == 1
+    (failed,) = tmp_path.glob("*failed*.json")
+    record = json.loads(failed.read_text())
+    assert record["status"] == "failed" and "boom: out of memory" in record["error"]
+    assert record["run_key"] == configs[1].run_key()
+    assert configs[1].run_key() not in sweep.completed_keys(tmp_path)
+
+
+def test_plan_validates_every_combination_up_front():
+    configs, refused = sweep.plan(["flowbind"], ["audio2image"], [0, 1])
+    assert [c.seed for c in configs] == [0, 1] and refused == []
+    with pytest.raises(UserError, match="did you mean 'flowbind'"):
+        sweep.plan(["flowbnd"], ["audio2image"], [0])
