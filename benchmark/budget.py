@@ -8,7 +8,10 @@ A budget is one of
     flops=X     model FLOPs, forward + backward of the training loss, measured per step
     seconds=S   training wall-clock, device synchronized before every clock reading
 
-Whichever is enforced, all four are recorded. FLOPs per step are counted by torch's
+Whichever is enforced, all four are recorded. For quality-vs-compute curves the callback
+keeps a copy of the weights when the enforced figure first reaches each of
+CHECKPOINT_FRACTIONS of the budget (copying is off the clock); they are scored after
+training. FLOPs per step are counted by torch's
 ``FlopCounterMode`` on one real training step (a copy of the model, the RNG state
 restored afterwards), not estimated by hand; the optimizer update is not counted, as in
 MLPerf's model-FLOPs convention. The clock covers training steps only: there is no
@@ -29,6 +32,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from benchmark.errors import UserError
 
 BUDGET_KINDS = ("samples", "steps", "flops", "seconds")
+CHECKPOINT_FRACTIONS = (1 / 8, 1 / 4, 1 / 2, 1.0)
 
 
 @dataclass(frozen=True)
@@ -81,13 +85,17 @@ class BudgetCallback(pl.Callback):
     ``max_time`` is not used: it counts validation and does not synchronize the device.
     """
 
-    def __init__(self, budget: Budget, flops_per_step: int) -> None:
+    def __init__(self, budget: Budget, flops_per_step: int,
+                 fractions: tuple[float, ...] = CHECKPOINT_FRACTIONS) -> None:
         self.budget = budget
         self.flops_per_step = flops_per_step
         self.samples = 0
         self.steps = 0
         self.seconds = 0.0
+        self.fractions = fractions
+        self.checkpoints: list[dict] = []
         self._started = 0.0
+        self._paused = 0.0
 
     @property
     def flops(self) -> int:
@@ -109,8 +117,19 @@ class BudgetCallback(pl.Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            outputs, batch: dict, batch_idx: int) -> None:
         _synchronize()
-        self.seconds = time.perf_counter() - self._started
+        self.seconds = time.perf_counter() - self._started - self._paused
         self.samples += next(iter(batch["present"].values())).shape[0]
         self.steps = trainer.global_step
-        if self.spent() >= self.budget.value:
+        done = self.spent() >= self.budget.value
+        reached = [f for f in self.fractions[len(self.checkpoints):]
+                   if done or self.spent() >= f * self.budget.value]
+        if reached:
+            paused = time.perf_counter()
+            weights = {k: v.detach().to("cpu", copy=True)
+                       for k, v in pl_module.state_dict().items()}
+            for fraction in reached:
+                self.checkpoints.append({"fraction": fraction, **self.figures(),
+                                         "weights": weights})
+            self._paused += time.perf_counter() - paused
+        if done:
             trainer.should_stop = True

@@ -32,7 +32,9 @@ class RunRecord:
     ``per_sample_file`` names the ``.npz`` beside the record that keeps every per-item
     score (keys ``"{row}/{metric id}"``), from which intervals can be recomputed.
     ``run_key`` hashes the settings that determine the results (RunConfig.identity):
-    a sweep skips a run whose key already has an ``ok`` record.
+    a sweep skips a run whose key already has an ``ok`` record. ``curve`` is quality vs
+    compute: for each checkpoint fraction of the budget, the four budget figures reached
+    and the generated row's metrics there (the last entry is the final model).
     """
 
     run_id: str
@@ -55,6 +57,7 @@ class RunRecord:
     error: str | None = None
     per_sample_file: str | None = None
     run_key: str | None = None
+    curve: list[dict[str, Any]] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 

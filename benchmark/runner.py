@@ -9,6 +9,7 @@ and embeddings are cached under keys that hash their full configuration.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import uuid
@@ -233,6 +234,26 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
     ceilings = evaluator_ceilings(task, reference, seed=config.seed)
     eval_s = time.perf_counter() - started
 
+    stage("scoring the checkpoints at fractions of the budget (quality vs compute)")
+    started = time.perf_counter()
+    curve = []
+    for checkpoint in meter.checkpoints:
+        figures = {k: v for k, v in checkpoint.items() if k != "weights"}
+        if checkpoint is meter.checkpoints[-1]:  # the trained model itself, scored above
+            curve.append({**figures, "metrics": _as_dicts(rows["generated"])})
+            continue
+        snapshot = copy.deepcopy(method)
+        snapshot.load_state_dict(checkpoint["weights"])
+        outputs = snapshot.generate(sources, task.targets, steps=steps, guidance=guidance,
+                                    generator=torch.Generator().manual_seed(config.seed))
+        scores: dict[str, MetricValue] = {}
+        for target in task.targets:
+            media = backbones[target].decode(outputs[target])
+            scores.update(score_target(target, task.sources, media,
+                                       outputs[target].numpy(), reference, seed=config.seed))
+        curve.append({**figures, "metrics": _as_dicts(scores)})
+    curve_eval_s = time.perf_counter() - started
+
     resolved = {
         "run": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
         "profile": profile.name,
@@ -277,6 +298,7 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
             "train_s": round(train_s, 3),
             "sample_s": round(sample_s, 3),
             "eval_s": round(eval_s, 3),
+            "curve_eval_s": round(curve_eval_s, 3),
             "samples_per_s": round(meter.samples / train_s, 1),
             "train_flops_per_s": round(meter.flops / train_s),
             "sample_ms_per_item": round(1000 * sample_s / len(test), 4),
@@ -292,5 +314,6 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
         flops=meter.flops,
         per_sample_file=per_sample_path.name,
         run_key=config.run_key(),
+        curve=curve,
     )
     return record, write_record(record, config.results_dir)

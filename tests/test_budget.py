@@ -101,3 +101,11 @@ def test_seconds_budget_stops_after_the_limit_and_all_figures_are_logged():
     assert figures["seconds"] >= 0.2
     assert figures["steps"] > 0 and figures["samples"] == BATCH * figures["steps"]
     assert figures["flops"] == STEP_FLOPS * figures["steps"]
+
+
+def test_checkpoints_are_kept_at_fractions_of_the_budget():
+    meter = _train(Budget("steps", 8))
+    assert [c["fraction"] for c in meter.checkpoints] == [1 / 8, 1 / 4, 1 / 2, 1.0]
+    assert [c["steps"] for c in meter.checkpoints] == [1, 2, 4, 8]
+    first, last = meter.checkpoints[0]["weights"], meter.checkpoints[-1]["weights"]
+    assert not torch.equal(first["layer.weight"], last["layer.weight"])

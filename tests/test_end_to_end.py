@@ -54,6 +54,12 @@ def test_smoke_run_writes_a_complete_record(tmp_path, env):
     per_sample = np.load(records[0].parent / record["per_sample_file"])
     assert per_sample["generated/image.attr_acc[judge:scenes-v1]"].shape == (100,)
     assert "real/image.ais[contrastive-judge:scenes-v1]" in per_sample
+    curve = record["curve"]
+    assert [point["fraction"] for point in curve] == [1 / 8, 1 / 4, 1 / 2, 1.0]
+    assert [point["steps"] for point in curve] == [13, 25, 50, 100]
+    assert all(set(point["metrics"]) == ids for point in curve)
+    assert curve[-1]["metrics"] == record["metrics"]
+    assert curve[0]["metrics"] != record["metrics"]
     assert record["params"]["paper_preset_trainable"] == 567_972_864
     assert record["params"]["suite_tasks"] == 12
     assert "(oracle)" in result.stdout and "(chance)" in result.stdout
