@@ -51,7 +51,12 @@ class RunCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--method", required=True, help="a name from `ls methods`")
-        parser.add_argument("--task", required=True, help="a name from `ls tasks`")
+        parser.add_argument("--task", required=True,
+                            help="a name from `ls tasks` (several, comma-separated, with "
+                                 "--protocol suite: one training, one record per task)")
+        parser.add_argument("--protocol", default="task",
+                            help="task (default: train for this task alone) or suite (train "
+                                 "once to serve every task the method supports)")
         parser.add_argument("--preset", default="tiny", help="model size preset (default: tiny)")
         parser.add_argument("--seed", type=int, default=0, help="training and sampling seed")
         parser.add_argument("--profile", default="default",
@@ -83,23 +88,29 @@ class RunCommand(Command):
         from metrics.evaluators import check_evaluator_kind
 
         METHODS.entry(args.method)  # cheap name checks first: no torch import yet
-        parse_task(args.task)
+        tasks = args.task.split(",")
+        for task in tasks:
+            parse_task(task)
         check_evaluator_kind(args.evaluator)
-        from benchmark.runner import RunConfig, run, validate
+        from benchmark.runner import RunConfig, run_tasks, validate
 
-        config = RunConfig(
-            method=args.method, task=args.task, preset=args.preset, seed=args.seed,
-            profile=args.profile, steps=args.steps, budget=args.budget,
-            sampling_steps=args.sampling_steps,
-            guidance=args.guidance, evaluator=args.evaluator, weights=args.weights,
-            results_dir=args.results, progress=not args.no_progress,
-        )
-        validate(config)
+        configs = [
+            RunConfig(
+                method=args.method, task=task, preset=args.preset, seed=args.seed,
+                profile=args.profile, steps=args.steps, budget=args.budget,
+                sampling_steps=args.sampling_steps, guidance=args.guidance,
+                evaluator=args.evaluator, weights=args.weights, protocol=args.protocol,
+                results_dir=args.results, progress=not args.no_progress,
+            )
+            for task in tasks
+        ]
+        for config in configs:
+            validate(config)
         from benchmark.summary import run_table
 
-        record, path = run(config)
-        print(run_table(record))
-        print(f"record: {path}")
+        for record, path in run_tasks(configs):
+            print(run_table(record))
+            print(f"record: {path}")
         return 0
 
 
@@ -202,6 +213,9 @@ class SweepCommand(Command):
         parser.add_argument("--profile", default="default", help="default or smoke")
         parser.add_argument("--evaluator", default="embedded", help="embedded or pretrained")
         parser.add_argument("--weights", type=Path, default=None, help="see run --help")
+        parser.add_argument("--protocol", default="task",
+                            help="task: one training per task; suite: one training per "
+                                 "method and seed, scored on every task of the sweep")
         parser.add_argument("--jobs", type=_positive_int, default=1,
                             help="runs at a time, each with cpu_count/jobs threads")
         parser.add_argument("--results", type=Path, default=Path("results/runs"),
@@ -230,7 +244,7 @@ class SweepCommand(Command):
         configs, refused = plan(
             methods, tasks, seeds, preset=args.preset, profile=args.profile,
             steps=args.steps, budget=args.budget, evaluator=args.evaluator,
-            weights=args.weights, results_dir=args.results,
+            weights=args.weights, protocol=args.protocol, results_dir=args.results,
         )
         for line in refused:
             print(f"skipped (refused): {line}", file=sys.stderr)

@@ -35,6 +35,8 @@ class RunRecord:
     a sweep skips a run whose key already has an ``ok`` record. ``curve`` is quality vs
     compute: for each checkpoint fraction of the budget, the four budget figures reached
     and the generated row's metrics there (the last entry is the final model).
+    ``protocol`` says whether the model was trained for this task alone (``task``) or once
+    to serve every task the method supports (``suite``, its budget shared by all).
     """
 
     run_id: str
@@ -58,6 +60,7 @@ class RunRecord:
     per_sample_file: str | None = None
     run_key: str | None = None
     curve: list[dict[str, Any]] = field(default_factory=list)
+    protocol: str = "task"
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 

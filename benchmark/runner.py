@@ -10,10 +10,12 @@ and embeddings are cached under keys that hash their full configuration.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import time
 import uuid
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,6 +42,8 @@ from metrics.evaluators import (
 )
 from metrics.value import MetricValue
 
+PROTOCOLS = ("task", "suite")
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -56,6 +60,7 @@ class RunConfig:
     guidance: float | None = None
     evaluator: str = "embedded"
     weights: Path | None = None
+    protocol: str = "task"
     results_dir: Path = Path("results/runs")
     progress: bool = True
 
@@ -68,6 +73,7 @@ class RunConfig:
             "budget": self.budget, "sampling_steps": self.sampling_steps,
             "guidance": self.guidance, "evaluator": self.evaluator,
             "weights": None if self.weights is None else str(self.weights),
+            "protocol": self.protocol,
         }
 
     def run_key(self) -> str:
@@ -110,6 +116,9 @@ def validate(config: RunConfig) -> ResolvedRun:
             "benchmark does not have (its size is in every record's params); use --preset tiny"
         )
     check_evaluator_kind(config.evaluator)
+    if config.protocol not in PROTOCOLS:
+        raise UserError(f"unknown protocol '{config.protocol}': "
+                        f"{did_you_mean(config.protocol, list(PROTOCOLS))}")
     if config.evaluator == "pretrained":
         from metrics.weights import CLAP, CLIP, INCEPTION, WeightsConfig
 
@@ -125,8 +134,9 @@ def validate(config: RunConfig) -> ResolvedRun:
     if config.steps is not None:
         overrides["max_steps"] = config.steps
     dims = {m: profile.backbones.dim for m in MODALITIES}
+    tasks = [task] if config.protocol == "task" else None
     with torch.device("meta"):
-        probe = method_cls(dims, preset=config.preset, tasks=[task], **overrides)
+        probe = method_cls(dims, preset=config.preset, tasks=tasks, **overrides)
     refusal = probe.refusal(task)
     if refusal is not None:
         raise UserError(f"{config.method} cannot run {task.name}: {refusal}")
@@ -163,42 +173,86 @@ def _as_dicts(values: dict[str, MetricValue]) -> dict[str, dict]:
     return {name: value.to_dict() for name, value in values.items()}
 
 
+@dataclass
+class TrainedMethod:
+    """A method after training under its budget, with what its records need."""
+
+    method: object
+    meter: BudgetCallback
+    budget: Budget
+    dims: dict[str, int]
+
+
 def run(config: RunConfig) -> tuple[RunRecord, Path]:
     """Execute one run end to end and write its RunRecord; returns (record, path)."""
+    (result,) = run_tasks([config])
+    return result
+
+
+def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
+    """Train once and write one record per config's task.
+
+    The configs may differ only in their task. Under ``protocol="task"`` there is exactly
+    one; under ``protocol="suite"`` the method is built to serve every task it supports
+    and trained once, and each listed task is evaluated from that one model.
+    """
+    from benchmark.preparation import prepare_inputs
+
+    first = configs[0]
+    if any(dataclasses.replace(c, task=first.task) != first for c in configs):
+        raise ValueError("configs trained together may differ only in their task")
+    if first.protocol == "task" and len(configs) > 1:
+        raise UserError("--protocol task trains one model per task: give one --task, or "
+                        "use --protocol suite (or `sweep`)")
+    resolved_runs = [validate(config) for config in configs]
+    _quiet_lightning()
+    inputs = prepare_inputs(resolved_runs[0].profile, progress=first.progress)
+    evaluators = build_evaluators(first, resolved_runs[0].profile, inputs)
+    trained = _train(first, resolved_runs[0], inputs)
+    return [_evaluate(config, resolved, trained, inputs, evaluators)
+            for config, resolved in zip(configs, resolved_runs, strict=True)]
+
+
+def _train(config: RunConfig, resolved_run: ResolvedRun, inputs) -> TrainedMethod:
+    """Build the method for the protocol and train it under the budget."""
     import pytorch_lightning as pl
 
     from benchmark.embeddings import training_loader
-    from benchmark.preparation import prepare_inputs
 
-    resolved_run = validate(config)
-    method_cls, task, profile = resolved_run.method_cls, resolved_run.task, resolved_run.profile
-    overrides = resolved_run.overrides
-    _quiet_lightning()
-    inputs = prepare_inputs(profile, progress=config.progress)
-    splits, backbones = inputs.splits, inputs.backbones
-    evaluators = build_evaluators(config, profile, inputs)
-    train, test = inputs.embeddings["train"], inputs.embeddings["test"]
-
-    dims = {m: backbones[m].dim for m in MODALITIES}
+    train = inputs.embeddings["train"]
+    dims = {m: inputs.backbones[m].dim for m in MODALITIES}
+    tasks = [resolved_run.task] if config.protocol == "task" else None
     pl.seed_everything(config.seed, verbose=False)
-    method = method_cls(dims, preset=config.preset, tasks=[task], **overrides)
+    method = resolved_run.method_cls(dims, preset=config.preset, tasks=tasks,
+                                     **resolved_run.overrides)
     batch_size = method.config.batch_size
     budget = resolved_run.budget or Budget("steps", method.config.max_steps)
     # A separate loader for the FLOP probe, so the training shuffle is not advanced.
     probe_batch = next(iter(training_loader(train, batch_size, config.seed)))
     meter = BudgetCallback(budget, training_flops_per_step(method, probe_batch))
 
-    stage(f"training {config.method} [{config.preset}] under budget {budget}")
+    scope = resolved_run.task.name if tasks else "every task it serves"
+    stage(f"training {config.method} [{config.preset}] for {scope} under budget {budget}")
     trainer = pl.Trainer(
         max_steps=-1, max_epochs=-1, accelerator="auto", devices=1, logger=False,
         enable_checkpointing=False, enable_model_summary=False, callbacks=[meter],
         enable_progress_bar=config.progress, deterministic=True,
     )
     trainer.fit(method, training_loader(train, batch_size, config.seed))
+    return TrainedMethod(method.cpu(), meter, budget, dims)
+
+
+def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMethod, inputs,
+              evaluators: Evaluators) -> tuple[RunRecord, Path]:
+    """Sample the task from the trained method, score it, write its record."""
+    task, profile = resolved_run.task, resolved_run.profile
+    method, meter, budget, dims = trained.method, trained.meter, trained.budget, trained.dims
+    method_cls, overrides = resolved_run.method_cls, resolved_run.overrides
+    splits, backbones = inputs.splits, inputs.backbones
+    train, test = inputs.embeddings["train"], inputs.embeddings["test"]
     train_s = meter.seconds
 
     stage(f"sampling {task.name}")
-    method = method.cpu()
     steps = config.sampling_steps or method.default_sampling_steps
     guidance = config.guidance if config.guidance is not None else method.default_guidance
     sources = {m: test.embeddings[m] for m in task.sources}
@@ -315,5 +369,6 @@ def run(config: RunConfig) -> tuple[RunRecord, Path]:
         per_sample_file=per_sample_path.name,
         run_key=config.run_key(),
         curve=curve,
+        protocol=config.protocol,
     )
     return record, write_record(record, config.results_dir)

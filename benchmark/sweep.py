@@ -2,6 +2,8 @@
 
 Each run is its own ``python -m benchmark run`` process (a crash or an out-of-memory kill
 takes only that run down), ``jobs`` at a time, each with ``cpu_count // jobs`` threads.
+Under ``--protocol suite`` one process per (method, seed) trains once and writes the
+records of all of that group's missing tasks.
 A run whose ``run_key`` (RunConfig.identity) already has an ``ok`` record in the results
 folder is skipped, so re-running an interrupted sweep finishes only what is missing. A
 run that fails gets a ``failed`` record with its error, and the sweep goes on.
@@ -9,6 +11,7 @@ run that fails gets a ``failed`` record with its error, and the sweep goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -76,10 +79,13 @@ def completed_keys(results_dir: Path) -> set[str]:
     return keys
 
 
-def _command(config: RunConfig) -> list[str]:
+def _command(group: Sequence[RunConfig]) -> list[str]:
+    """The ``run`` command line of a group of configs that differ only in their task."""
+    config = group[0]
     command = [sys.executable, "-m", "benchmark", "run", "--method", config.method,
-               "--task", config.task, "--seed", str(config.seed), "--preset", config.preset,
-               "--profile", config.profile, "--evaluator", config.evaluator,
+               "--task", ",".join(c.task for c in group), "--seed", str(config.seed),
+               "--preset", config.preset, "--profile", config.profile,
+               "--evaluator", config.evaluator, "--protocol", config.protocol,
                "--results", str(config.results_dir), "--no-progress"]
     for flag, value in (("--steps", config.steps), ("--budget", config.budget),
                         ("--sampling-steps", config.sampling_steps),
@@ -104,40 +110,52 @@ def _failed_record(config: RunConfig, error: str) -> RunRecord:
     )
 
 
+def _groups(configs: Sequence[RunConfig]) -> list[list[RunConfig]]:
+    """One group per training: each config alone, or under the suite protocol every
+    config that differs only in its task."""
+    groups: dict[object, list[RunConfig]] = {}
+    for config in configs:
+        key = dataclasses.replace(config, task="") if config.protocol == "suite" else config
+        groups.setdefault(key, []).append(config)
+    return list(groups.values())
+
+
 def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
               progress: bool = True) -> SweepOutcome:
-    """Run every config not yet done, ``jobs`` at a time (see the module doc)."""
+    """Run every config not yet done, ``jobs`` trainings at a time (see the module doc)."""
     outcome = SweepOutcome()
     pending = []
     for config in configs:
         config.results_dir.mkdir(parents=True, exist_ok=True)
-        done_before = completed_keys(config.results_dir)
-        (outcome.skipped if config.run_key() in done_before else pending).append(config)
-    outcome.skipped = [c.run_key() for c in outcome.skipped]
+        if config.run_key() in completed_keys(config.results_dir):
+            outcome.skipped.append(config.run_key())
+        else:
+            pending.append(config)
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // jobs))}
     stop = threading.Event()
 
-    def execute(config: RunConfig) -> tuple[RunConfig, int, str]:
+    def execute(group: list[RunConfig]) -> tuple[list[RunConfig], int, str]:
         if stop.is_set():
-            return config, -1, "not started"
-        result = subprocess.run(_command(config), capture_output=True, text=True, env=env)
-        return config, result.returncode, result.stderr
+            return group, -1, "not started"
+        result = subprocess.run(_command(group), capture_output=True, text=True, env=env)
+        return group, result.returncode, result.stderr
 
     bar = tqdm(total=len(pending), desc="sweep", unit="run", disable=not progress)
     bar.set_postfix(skipped=len(outcome.skipped))
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        futures = [pool.submit(execute, config) for config in pending]
+        futures = [pool.submit(execute, group) for group in _groups(pending)]
         for future in as_completed(futures):
-            config, code, stderr = future.result()
+            group, code, stderr = future.result()
             if code == 0:
-                outcome.done.append(config.run_key())
+                outcome.done += [config.run_key() for config in group]
             elif code > 0 and code != 130 and not stop.is_set():
                 lines = [line for line in stderr.strip().splitlines() if line.strip()]
-                write_record(_failed_record(config, "\n".join(lines[-20:])),
-                             config.results_dir)
-                outcome.failed.append(config.run_key())
-            bar.update(1)
+                for config in group:
+                    write_record(_failed_record(config, "\n".join(lines[-20:])),
+                                 config.results_dir)
+                    outcome.failed.append(config.run_key())
+            bar.update(len(group))
             bar.set_postfix(done=len(outcome.done), failed=len(outcome.failed),
                             skipped=len(outcome.skipped))
     except KeyboardInterrupt:

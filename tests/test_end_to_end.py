@@ -100,3 +100,22 @@ def test_a_samples_budget_is_matched_across_methods(tmp_path, env):
         seen[method] = (budget["samples"], budget["samples"] / budget["steps"])
     (a, batch_a), (b, batch_b) = seen.values()
     assert abs(a - b) < max(batch_a, batch_b)
+
+
+def test_suite_protocol_trains_once_and_writes_a_record_per_task(tmp_path, env):
+    command = [sys.executable, "-m", "benchmark", "run", "--method", "crossflow", "--task",
+               "audio2image,image2text", "--profile", "smoke", "--steps", "20",
+               "--results", str(tmp_path), "--no-progress"]
+    refused = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert refused.returncode == 2 and "--protocol suite" in refused.stderr
+
+    result = subprocess.run([*command, "--protocol", "suite"], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json"))]
+    assert sorted(r["task"] for r in records) == ["audio2image", "image2text"]
+    assert all(r["protocol"] == "suite" for r in records)
+    assert records[0]["budget"] == records[1]["budget"]  # one training
+    params = records[0]["params"]
+    assert params["trainable"] == params["suite_trainable"]  # all six pair models
+    assert params["serve_task"] < params["trainable"]

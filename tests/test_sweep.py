@@ -41,8 +41,8 @@ def test_sweep_runs_each_combination_once_and_resumes(tmp_path_factory):
 
 
 def test_a_failing_run_gets_a_failed_record_and_the_sweep_goes_on(tmp_path, monkeypatch):
-    def command(config):
-        if config.seed == 1:
+    def command(group):
+        if group[0].seed == 1:
             return [sys.executable, "-c", "import sys; sys.exit('boom: out of memory')"]
         return [sys.executable, "-c", "pass"]
 
@@ -63,3 +63,19 @@ def test_plan_validates_every_combination_up_front():
     assert [c.seed for c in configs] == [0, 1] and refused == []
     with pytest.raises(UserError, match="did you mean 'flowbind'"):
         sweep.plan(["flowbnd"], ["audio2image"], [0])
+
+
+def test_suite_protocol_trains_once_per_method_and_seed(tmp_path, monkeypatch):
+    commands = []
+
+    def command(group):
+        commands.append(group)
+        return [sys.executable, "-c", "pass"]
+
+    monkeypatch.setattr(sweep, "_command", command)
+    configs = [RunConfig("flowbind", task, seed=s, protocol="suite", results_dir=tmp_path)
+               for task in ("audio2image", "text2image", "image2text") for s in (0, 1)]
+    outcome = sweep.run_sweep(configs, jobs=1, progress=False)
+    assert len(outcome.done) == 6
+    assert sorted(len(group) for group in commands) == [3, 3]
+    assert {c.seed for c in commands[0]} in ({0}, {1})
