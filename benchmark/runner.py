@@ -19,18 +19,18 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from benchmark.budget import Budget, BudgetCallback, training_flops_per_step
 from benchmark.cache import config_hash
 from benchmark.efficiency import function_evaluations_per_item, peak_memory_mb
 from benchmark.errors import UserError
-from benchmark.evaluation import RealReference, evaluator_ceilings, score_target
+from benchmark.evaluation import RealReference, score_target
 from benchmark.modalities import MODALITIES
 from benchmark.preparation import stage
 from benchmark.profiles import PROFILES, Profile
 from benchmark.records import RunRecord, provenance, write_per_sample, write_record
+from benchmark.reference_rows import reference_rows
 from benchmark.registry import did_you_mean
 from benchmark.tasks import Task, all_tasks, parse_task
 from methods import METHODS
@@ -242,6 +242,17 @@ def _train(config: RunConfig, resolved_run: ResolvedRun, inputs) -> TrainedMetho
     return TrainedMethod(method.cpu(), meter, budget, dims)
 
 
+def _score_outputs(outputs: dict[str, torch.Tensor], task: Task, backbones: dict,
+                   reference: RealReference, seed: int) -> dict[str, MetricValue]:
+    """Decode a method's embeddings of every target modality and score them."""
+    scores: dict[str, MetricValue] = {}
+    for target in task.targets:
+        media = backbones[target].decode(outputs[target])
+        scores.update(score_target(target, task.sources, media, outputs[target].numpy(),
+                                   reference, seed=seed))
+    return scores
+
+
 def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMethod, inputs,
               evaluators: Evaluators) -> tuple[RunRecord, Path]:
     """Sample the task from the trained method, score it, write its record."""
@@ -249,7 +260,7 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
     method, meter, budget, dims = trained.method, trained.meter, trained.budget, trained.dims
     method_cls, overrides = resolved_run.method_cls, resolved_run.overrides
     splits, backbones = inputs.splits, inputs.backbones
-    train, test = inputs.embeddings["train"], inputs.embeddings["test"]
+    test = inputs.embeddings["test"]
     train_s = meter.seconds
 
     stage(f"sampling {task.name}")
@@ -271,21 +282,9 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         evaluators=evaluators,
         embedding_evaluator=f"backbone:{profile.scenes.version}",
     )
-    rng = np.random.default_rng(config.seed)
-    rows: dict[str, dict[str, MetricValue]] = {"generated": {}, "oracle": {}, "chance": {}}
-    for target in task.targets:
-        candidates = np.flatnonzero(train.present[target].numpy())
-        chance_rows = torch.from_numpy(rng.choice(candidates, size=len(test), replace=False))
-        outputs = {
-            "generated": generated[target],
-            "oracle": test.embeddings[target],
-            "chance": train.embeddings[target][chance_rows],
-        }
-        for row, z in outputs.items():
-            media = backbones[target].decode(z)
-            rows[row].update(score_target(target, task.sources, media, z.numpy(), reference,
-                                          seed=config.seed))
-    ceilings = evaluator_ceilings(task, reference, seed=config.seed)
+    metrics = _score_outputs(generated, task, backbones, reference, config.seed)
+    references = reference_rows(task, config.seed, profile, config.evaluator, inputs,
+                                reference)
     eval_s = time.perf_counter() - started
 
     stage("scoring the checkpoints at fractions of the budget (quality vs compute)")
@@ -294,17 +293,13 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
     for checkpoint in meter.checkpoints:
         figures = {k: v for k, v in checkpoint.items() if k != "weights"}
         if checkpoint is meter.checkpoints[-1]:  # the trained model itself, scored above
-            curve.append({**figures, "metrics": _as_dicts(rows["generated"])})
+            curve.append({**figures, "metrics": _as_dicts(metrics)})
             continue
         snapshot = copy.deepcopy(method)
         snapshot.load_state_dict(checkpoint["weights"])
         outputs = snapshot.generate(sources, task.targets, steps=steps, guidance=guidance,
                                     generator=torch.Generator().manual_seed(config.seed))
-        scores: dict[str, MetricValue] = {}
-        for target in task.targets:
-            media = backbones[target].decode(outputs[target])
-            scores.update(score_target(target, task.sources, media,
-                                       outputs[target].numpy(), reference, seed=config.seed))
+        scores = _score_outputs(outputs, task, backbones, reference, config.seed)
         curve.append({**figures, "metrics": _as_dicts(scores)})
     curve_eval_s = time.perf_counter() - started
 
@@ -325,7 +320,8 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
               f"{config.preset}-s{config.seed}-{uuid.uuid4().hex[:6]}")
     per_sample = {
         f"{row}/{name}": value.per_sample
-        for row, values in [*rows.items(), ("real", ceilings)]
+        for row, values in [("generated", metrics), ("oracle", references.oracle),
+                            ("chance", references.chance), ("real", references.ceilings)]
         for name, value in values.items() if value.per_sample is not None
     }
     per_sample_path = write_per_sample(run_id, per_sample, config.results_dir)
@@ -360,9 +356,10 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
             **peak_memory_mb(),
         },
         sampling={"steps": steps, "guidance": guidance, "n": len(test)},
-        metrics=_as_dicts(rows["generated"]),
-        references={row: _as_dicts(rows[row]) for row in ("oracle", "chance")},
-        judges=_as_dicts(ceilings),
+        metrics=_as_dicts(metrics),
+        references={"oracle": _as_dicts(references.oracle),
+                    "chance": _as_dicts(references.chance)},
+        judges=_as_dicts(references.ceilings),
         config=resolved,
         provenance=provenance(config_hash(resolved)),
         flops=meter.flops,

@@ -82,7 +82,7 @@ def test_prepare_prints_every_evaluator_ceiling(tmp_path, env):
 
 
 def test_a_samples_budget_is_matched_across_methods(tmp_path, env):
-    seen = {}
+    seen, references = {}, {}
     for method in ("flowbind", "joint"):
         result = subprocess.run(
             [sys.executable, "-m", "benchmark", "run", "--method", method, "--task",
@@ -98,8 +98,10 @@ def test_a_samples_budget_is_matched_across_methods(tmp_path, env):
         assert budget["steps"] > 0 and budget["flops"] > 0 and budget["seconds"] > 0
         assert budget["flops"] == budget["steps"] * budget["flops_per_step"]
         seen[method] = (budget["samples"], budget["samples"] / budget["steps"])
+        references[method] = json.loads(path.read_text())["references"]
     (a, batch_a), (b, batch_b) = seen.values()
     assert abs(a - b) < max(batch_a, batch_b)
+    assert references["flowbind"] == references["joint"]  # method-independent, cached
 
 
 def test_suite_protocol_trains_once_and_writes_a_record_per_task(tmp_path, env):

@@ -1,0 +1,98 @@
+"""The method-independent part of a task's evaluation, computed once and cached.
+
+Besides the generated row, every record scores two reference rows and the evaluators'
+ceilings (benchmark/evaluation.py):
+
+    oracle    the true test embeddings z_i, decoded and scored like generated outputs
+    chance    embeddings of N training items drawn without replacement (seeded), decoded
+              and scored the same way
+    ceilings  the per-item metrics on the real test media, and each alignment evaluator's
+              retrieval R@1
+
+None of them depends on the method, so a sweep that scores five methods on one task and
+seed would compute them five times; for audio targets that is 2 x 1,000 Griffin-Lim
+decodes each time. They are cached under a key that hashes the whole profile (dataset,
+backbones, judges), the evaluator kind, the task, the seed and the source text of the
+evaluation code, so a change to any of them recomputes instead of reusing stale numbers.
+Only the embedded evaluators are cached: pretrained ones are read from user files that
+can change behind the same path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmark.cache import atomic_path, cache_root, config_hash
+from benchmark.evaluation import RealReference, evaluator_ceilings, score_target
+from benchmark.profiles import Profile
+from benchmark.tasks import Task
+from metrics.value import MetricValue
+
+_EVALUATION_SOURCES = ("benchmark/evaluation.py", "benchmark/reference_rows.py", "metrics")
+_REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class ReferenceRows:
+    """The oracle and chance rows and the ceilings of one (task, seed), by metric id."""
+
+    oracle: dict[str, MetricValue]
+    chance: dict[str, MetricValue]
+    ceilings: dict[str, MetricValue]
+
+
+def evaluation_code_fingerprint(root: Path = _REPOSITORY) -> str:
+    """A hash of the evaluation code's source text under ``root`` (benchmark/evaluation.py,
+    this module and the metrics package), part of every cache key here."""
+    digest = hashlib.sha256()
+    for name in _EVALUATION_SOURCES:
+        path = root / name
+        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(source.relative_to(root).as_posix().encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def compute_reference_rows(task: Task, seed: int, inputs, reference: RealReference
+                           ) -> ReferenceRows:
+    """Decode and score the oracle and chance outputs of every target, and the ceilings."""
+    train, test = inputs.embeddings["train"], inputs.embeddings["test"]
+    rng = np.random.default_rng(seed)
+    rows: dict[str, dict[str, MetricValue]] = {"oracle": {}, "chance": {}}
+    for target in task.targets:
+        candidates = np.flatnonzero(train.present[target].numpy())
+        chance_items = torch.from_numpy(rng.choice(candidates, size=len(test), replace=False))
+        outputs = {
+            "oracle": test.embeddings[target],
+            "chance": train.embeddings[target][chance_items],
+        }
+        for row, z in outputs.items():
+            media = inputs.backbones[target].decode(z)
+            rows[row].update(score_target(target, task.sources, media, z.numpy(), reference,
+                                          seed=seed))
+    ceilings = evaluator_ceilings(task, reference, seed=seed)
+    return ReferenceRows(rows["oracle"], rows["chance"], ceilings)
+
+
+def reference_rows(task: Task, seed: int, profile: Profile, evaluator_kind: str, inputs,
+                   reference: RealReference) -> ReferenceRows:
+    """The task's reference rows: from the cache when the embedded evaluators computed
+    them before under the same key (see the module doc), else computed (and cached)."""
+    if evaluator_kind != "embedded":
+        return compute_reference_rows(task, seed, inputs, reference)
+    key = config_hash("reference-rows", profile, evaluator_kind, task.name, seed,
+                      evaluation_code_fingerprint())
+    path = cache_root() / "reference_rows" / f"{key}.pkl"
+    if path.exists():
+        with path.open("rb") as file:
+            return pickle.load(file)
+    rows = compute_reference_rows(task, seed, inputs, reference)
+    with atomic_path(path) as tmp, tmp.open("wb") as file:
+        pickle.dump(rows, file)
+    return rows
