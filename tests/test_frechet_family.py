@@ -144,6 +144,16 @@ def test_kid_on_whole_sets_equals_torchmetrics_unbiased_mmd():
     assert metric.n == 200
 
 
+def test_kid_of_equal_whole_sets_takes_one_draw_and_matches_clean_fid_defaults():
+    from cleanfid.fid import kernel_distance
+
+    rng = np.random.default_rng(4)
+    generated, reference = rng.standard_normal((300, 16)), 0.3 + rng.standard_normal((300, 16))
+    np.random.seed(0)
+    expected = kernel_distance(generated, reference, num_subsets=100, max_subset_size=1000)
+    assert kid(generated, reference).value == pytest.approx(expected, rel=1e-9)
+
+
 def test_kid_is_seeded_and_leaves_the_global_rng_alone(feature_sets):
     generated, reference = feature_sets
     np.random.seed(123)
