@@ -4,6 +4,7 @@ Each run is its own ``python -m benchmark run`` process (a crash or an out-of-me
 takes only that run down), ``jobs`` at a time, each with ``cpu_count // jobs`` threads.
 Under ``--protocol suite`` one process per (method, seed) trains once and writes the
 records of all of that group's missing tasks.
+Interrupting the sweep (Ctrl-C or SIGINT) stops the runs in flight without a record.
 A run whose ``run_key`` (RunConfig.identity) already has an ``ok`` record in the results
 folder is skipped, so re-running an interrupted sweep finishes only what is missing. A
 run that fails gets a ``failed`` record with its error, and the sweep goes on.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -133,12 +135,20 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
             pending.append(config)
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // jobs))}
     stop = threading.Event()
+    running: set[subprocess.Popen] = set()
+    lock = threading.Lock()
 
     def execute(group: list[RunConfig]) -> tuple[list[RunConfig], int, str]:
-        if stop.is_set():
-            return group, -1, "not started"
-        result = subprocess.run(_command(group), capture_output=True, text=True, env=env)
-        return group, result.returncode, result.stderr
+        with lock:
+            if stop.is_set():
+                return group, -1, "not started"
+            process = subprocess.Popen(_command(group), stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, text=True, env=env)
+            running.add(process)
+        _, stderr = process.communicate()
+        with lock:
+            running.discard(process)
+        return group, process.returncode, stderr
 
     bar = tqdm(total=len(pending), desc="sweep", unit="run", disable=not progress)
     bar.set_postfix(skipped=len(outcome.skipped))
@@ -159,7 +169,12 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
             bar.set_postfix(done=len(outcome.done), failed=len(outcome.failed),
                             skipped=len(outcome.skipped))
     except KeyboardInterrupt:
-        stop.set()
+        # Stop the runs in flight too (a terminal's Ctrl-C reaches them anyway; a SIGINT
+        # sent to the sweep alone would not): each exits without writing a record.
+        with lock:
+            stop.set()
+            for process in running:
+                process.send_signal(signal.SIGINT)
         outcome.interrupted = True
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -2,8 +2,11 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +82,25 @@ def test_suite_protocol_trains_once_per_method_and_seed(tmp_path, monkeypatch):
     assert len(outcome.done) == 6
     assert sorted(len(group) for group in commands) == [3, 3]
     assert {c.seed for c in commands[0]} in ({0}, {1})
+
+
+def test_an_interrupt_stops_the_runs_in_flight_and_records_nothing(tmp_path, monkeypatch):
+    marker = tmp_path / "started"
+    monkeypatch.setattr(sweep, "_command", lambda group: [
+        sys.executable, "-c",
+        f"import pathlib, time; pathlib.Path({str(marker)!r}).touch(); time.sleep(60)"])
+    configs = [RunConfig("flowbind", "audio2image", seed=s, results_dir=tmp_path)
+               for s in (0, 1, 2)]
+
+    def interrupt_once_a_run_is_in_flight():
+        while not marker.exists():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_a_run_is_in_flight, daemon=True).start()
+    started = time.monotonic()
+    outcome = sweep.run_sweep(configs, jobs=2, progress=False)
+    assert outcome.interrupted
+    assert time.monotonic() - started < 30  # the sleeping runs were stopped, not awaited
+    assert outcome.done == [] and outcome.failed == []
+    assert list(tmp_path.glob("*.json")) == []
