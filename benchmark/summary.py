@@ -7,7 +7,7 @@ import numpy as np
 from benchmark.records import RunRecord
 
 
-def _number(value: float) -> str:
+def format_number(value: float) -> str:
     """Three decimals, one for large values, significant digits for tiny ones."""
     if abs(value) >= 100:
         return f"{value:.1f}"
@@ -19,9 +19,9 @@ def _number(value: float) -> str:
 def _cell(metric: dict | None) -> str:
     if metric is None:
         return "-"
-    text = _number(metric["value"])
+    text = format_number(metric["value"])
     if metric.get("ci_low") is not None:
-        text += f" [{_number(metric['ci_low'])}, {_number(metric['ci_high'])}]"
+        text += f" [{format_number(metric['ci_low'])}, {format_number(metric['ci_high'])}]"
     return text
 
 

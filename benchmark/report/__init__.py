@@ -1,0 +1,88 @@
+"""``python -m benchmark report``: paper-ready tables, plots and a page, from run records.
+
+Reads only the RunRecords (and their per-sample and samples files) in a results folder
+and writes ``reports/<name>/``:
+
+    table.md, table.tex   all tasks' headline metrics; the FlowBind paper's efficiency,
+                          quality and alignment tables, regenerated from these runs
+    results.csv           one row per run, row kind (generated / oracle / chance / real)
+                          and metric, for pandas users
+    *.png                 seaborn plots (benchmark/report/plots.py)
+    index.html            tables, plots and a gallery of samples (benchmark/report/page.py)
+
+The folder is built beside the old one and swapped in only when complete, so a failed
+report never leaves a half-written folder behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.errors import UserError
+from benchmark.report.aggregate import results_frame
+from benchmark.report.collection import load_collection, setting
+from benchmark.report.page import gallery, write_page
+from benchmark.report.plots import all_plots
+from benchmark.report.tables import (
+    PAPER_ALIGNMENT,
+    PAPER_QUALITY,
+    efficiency_table,
+    headline_table,
+    paper_table,
+    to_latex,
+    to_markdown,
+)
+
+
+@dataclass
+class Report:
+    folder: Path
+    files: list[Path]
+    problems: list[str]
+
+
+def write_report(results_dir: Path, out_dir: Path) -> Report:
+    """Build the report of every ``ok`` record in ``results_dir`` into ``out_dir``."""
+    collection = load_collection(results_dir)
+    records = collection.records
+    settings = sorted({setting(r) for r in records})
+    if len(settings) > 1:
+        raise UserError(f"{results_dir} mixes runs of {len(settings)} settings "
+                        f"({'; '.join(settings)}): give each its own results folder")
+    results = results_frame(records)
+    tables = [
+        headline_table(results),
+        efficiency_table(records),
+        paper_table(results, "Quality (the FlowBind paper's Table 2 shape)", PAPER_QUALITY),
+        paper_table(results, "Alignment (CLIP, CLAP, AIS)", PAPER_ALIGNMENT),
+    ]
+    title = f"anybench report: {settings[0]}"
+    problems = collection.problems()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        intro = [f"# {title}", "", f"{len(records)} runs from `{results_dir}`.", ""]
+        intro += [f"Not in this report: {p}" for p in problems] + ([""] if problems else [])
+        (building / "table.md").write_text(
+            "\n".join(intro) + "\n" + "\n".join(to_markdown(t) for t in tables))
+        (building / "table.tex").write_text(
+            "% " + title + "\n% needs \\usepackage{booktabs}\n\n"
+            + "\n".join(to_latex(t) for t in tables))
+        results.to_csv(building / "results.csv", index=False)
+        plots = all_plots(results, records, building)
+        write_page(building, title, tables, plots, gallery(records, results_dir, building),
+                   problems)
+        if out_dir.exists():
+            retired = out_dir.with_name(f".{out_dir.name}.old")
+            shutil.rmtree(retired, ignore_errors=True)
+            out_dir.rename(retired)
+            building.rename(out_dir)
+            shutil.rmtree(retired)
+        else:
+            building.rename(out_dir)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return Report(out_dir, sorted(out_dir.rglob("*.*")), problems)

@@ -1,0 +1,74 @@
+"""Records -> tidy tables: one row per run, row kind and metric; then seed statistics.
+
+For a method m, task t and metric id k with values v_s over seeds s = 1..S (each over the
+same n test items), the report shows mean = (1/S) sum_s v_s and the sample standard
+deviation sd = sqrt(sum_s (v_s - mean)^2 / (S - 1)) (undefined for S = 1). A run's own
+95% interval (bootstrap, from its record) stands in for the spread when S = 1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from benchmark.records import RunRecord
+
+LOWER_IS_BETTER = frozenset({"fid", "kid", "fad", "emb_fd"})
+_METRIC_ID = re.compile(r"^(?P<subject>[a-z0-9]+)\.(?P<metric>[a-z0-9_]+)\[(?P<evaluator>.+)\]$")
+
+RESULT_COLUMNS = ["run_id", "method", "task", "seed", "protocol", "row", "metric_id",
+                  "subject", "metric", "evaluator", "value", "n", "ci_low", "ci_high"]
+
+
+def parse_metric_id(metric_id: str) -> tuple[str, str, str]:
+    """``"image.fid[judge:scenes-v1]"`` -> ``("image", "fid", "judge:scenes-v1")``."""
+    match = _METRIC_ID.match(metric_id)
+    if match is None:
+        raise ValueError(f"not a metric id: {metric_id}")
+    return match["subject"], match["metric"], match["evaluator"]
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric not in LOWER_IS_BETTER
+
+
+def results_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """One row per (run, row kind, metric id); row kinds: generated, oracle, chance, real
+    (the evaluators' ceilings on real test media). Sorted, so the CSV is reproducible."""
+    rows = []
+    for record in records:
+        kinds = [("generated", record.metrics), *record.references.items(),
+                 ("real", record.judges)]
+        for kind, values in kinds:
+            for metric_id, value in values.items():
+                subject, metric, evaluator = parse_metric_id(metric_id)
+                rows.append([record.run_id, record.method, record.task, record.seed,
+                             record.protocol, kind, metric_id, subject, metric, evaluator,
+                             value["value"], value["n"], value.get("ci_low"),
+                             value.get("ci_high")])
+    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    return frame.sort_values(["method", "task", "seed", "row", "metric_id", "run_id"],
+                             kind="mergesort").reset_index(drop=True)
+
+
+def seed_statistics(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Mean, sample sd and count over seeds of ``value`` per ``keys``, with n (items) and
+    the mean of the runs' own interval ends."""
+    grouped = frame.groupby(list(keys), sort=True)
+    stats = grouped.agg(mean=("value", "mean"), seeds=("seed", "nunique"), n=("n", "max"),
+                        ci_low=("ci_low", "mean"), ci_high=("ci_high", "mean"))
+    stats["sd"] = grouped["value"].std(ddof=1)
+    return stats.reset_index()
+
+
+def interval(stat: pd.Series) -> tuple[float, float] | None:
+    """The uncertainty interval a cell's value carries: mean +- sd over seeds when there
+    are at least two, else the run's own 95% interval, else none."""
+    if stat["seeds"] >= 2 and np.isfinite(stat["sd"]):
+        return stat["mean"] - stat["sd"], stat["mean"] + stat["sd"]
+    if pd.notna(stat["ci_low"]) and pd.notna(stat["ci_high"]):
+        return float(stat["ci_low"]), float(stat["ci_high"])
+    return None

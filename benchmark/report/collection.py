@@ -1,0 +1,82 @@
+"""The run records a report is made from, and what is missing from them.
+
+A report reads only RunRecords (benchmark/records.py). The runs it expects are the grid
+spanned by what it finds: every method x task x seed that appears anywhere in the folder,
+for each (protocol, budget, profile, evaluator) setting. A grid cell without an ``ok``
+record is missing; a failed record says why.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmark.errors import UserError
+from benchmark.records import RunRecord
+
+
+@dataclass
+class Collection:
+    """The ``ok`` records, the failed ones, unreadable files, and the grid's holes."""
+
+    records: list[RunRecord]
+    failed: list[RunRecord] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """One line per thing a reader of the report should know is not in it."""
+        lines = [f"missing: {name}" for name in self.missing]
+        lines += [f"failed: {r.method} {r.task} seed {r.seed}: "
+                  f"{(r.error or '').strip().splitlines()[-1:] or ['(no error text)']}"
+                  for r in self.failed]
+        return lines + [f"unreadable record: {name}" for name in self.unreadable]
+
+
+def setting(record: RunRecord) -> str:
+    """The settings that must agree for runs to share a table (budget, protocol, ...)."""
+    run = record.config.get("run", {})
+    budget = run.get("budget") or (f"steps={run['steps']}" if run.get("steps") else
+                                   "method default")
+    return (f"profile {run.get('profile', '?')}, protocol {record.protocol}, budget {budget}, "
+            f"evaluator {run.get('evaluator', '?')}")
+
+
+def load_collection(results_dir: Path) -> Collection:
+    """Read every record in ``results_dir``; a folder with no ``ok`` record is a UserError
+    that says how to make some."""
+    if not results_dir.is_dir():
+        raise UserError(f"no results folder at {results_dir}: run `python -m benchmark sweep "
+                        f"--results {results_dir}` (or `run`) first")
+    ok, failed, unreadable = [], [], []
+    for path in sorted(results_dir.glob("*.json")):
+        try:
+            record = RunRecord(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            unreadable.append(path.name)
+            continue
+        (ok if record.status == "ok" else failed).append(record)
+    if not ok:
+        found = f"{len(failed)} failed and {len(unreadable)} unreadable" if failed or \
+            unreadable else "no"
+        raise UserError(f"{results_dir} holds {found} run records and none that succeeded: "
+                        f"run `python -m benchmark sweep --results {results_dir}` first")
+    collection = Collection(ok, failed, unreadable)
+    collection.missing = _missing(ok)
+    return collection
+
+
+def _missing(records: list[RunRecord]) -> list[str]:
+    by_setting: dict[str, list[RunRecord]] = {}
+    for record in records:
+        by_setting.setdefault(setting(record), []).append(record)
+    missing = []
+    for name, group in sorted(by_setting.items()):
+        present = {(r.method, r.task, r.seed) for r in group}
+        axes = [sorted({key[i] for key in present}) for i in range(3)]
+        missing += [f"{method} {task} seed {seed} ({name})"
+                    for method, task, seed in itertools.product(*axes)
+                    if (method, task, seed) not in present]
+    return missing

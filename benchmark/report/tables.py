@@ -1,0 +1,233 @@
+"""The report's tables, built once and rendered as Markdown, LaTeX (booktabs) or HTML.
+
+Each cell is mean +- sd over seeds (metrics) or a plain figure (efficiency). In a metric
+column the best method's value is bold only when its uncertainty interval (see
+``aggregate.interval``) does not overlap the runner-up's: a difference inside the noise
+gets no bold.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from benchmark.report.aggregate import higher_is_better, interval, seed_statistics
+from benchmark.summary import format_number
+
+MODALITY_LETTER = {"text": "T", "image": "I", "audio": "A"}
+QUALITY_METRICS = ("fid", "fad", "cider_d")
+ALIGNMENT_METRICS = ("clip", "clap", "ais")
+REFERENCE_ROWS = ("oracle", "chance", "real")
+# The FlowBind paper's quality and alignment tables: (task, metric) per column.
+PAPER_QUALITY = [("text2image", "fid"), ("image2text", "cider_d"), ("text2audio", "fad"),
+                 ("audio2text", "cider_d"), ("image2audio", "fad"), ("audio2image", "fid")]
+PAPER_ALIGNMENT = [("text2image", "clip"), ("image2text", "clip"), ("text2audio", "clap"),
+                   ("audio2text", "clap"), ("image2audio", "ais"), ("audio2image", "ais")]
+
+
+@dataclass
+class Cell:
+    text: str
+    bold: bool = False
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[Cell]]
+    notes: list[str] = field(default_factory=list)
+
+
+def task_arrow(task: str) -> str:
+    """``text2image`` -> ``T→I``; several sources are joined by ``+``."""
+    sources, targets = (
+        "+".join(MODALITY_LETTER.get(m, m) for m in side.split("+")) for side in task.split("2")
+    )
+    return f"{sources}→{targets}"
+
+
+def _arrow(metric: str) -> str:
+    return "↑" if higher_is_better(metric) else "↓"
+
+
+def _metric_cell(stat: pd.Series | None) -> Cell:
+    if stat is None:
+        return Cell("–")
+    if stat["seeds"] < 2:
+        return Cell(format_number(stat["mean"]))
+    decimals = 1 if abs(stat["mean"]) >= 100 else 3  # as format_number, sd alike
+    return Cell(f"{stat['mean']:.{decimals}f} ± {stat['sd']:.{decimals}f}")
+
+
+def _bold_best(cells: list[Cell], stats: list[pd.Series | None], metric: str) -> None:
+    ranked = sorted((i for i, s in enumerate(stats) if s is not None),
+                    key=lambda i: stats[i]["mean"], reverse=higher_is_better(metric))
+    if len(ranked) < 2:
+        return
+    best, runner_up = (interval(stats[i]) for i in ranked[:2])
+    if best is None or runner_up is None:
+        return
+    separated = best[0] > runner_up[1] if higher_is_better(metric) else best[1] < runner_up[0]
+    if separated:
+        cells[ranked[0]].bold = True
+
+
+def _column_metric(frame: pd.DataFrame, task: str, metrics: tuple[str, ...]) -> str | None:
+    """The first of ``metrics`` that task's generated rows have (its full metric id)."""
+    present = frame[(frame["task"] == task) & (frame["row"] == "generated")]
+    for metric in metrics:
+        ids = sorted(present.loc[present["metric"] == metric, "metric_id"].unique())
+        if ids:
+            return ids[0]
+    return None
+
+
+def metric_table(frame: pd.DataFrame, title: str, columns: list[tuple[str, str]],
+                 header: list[str]) -> Table:
+    """Methods (then the oracle, chance and real-data rows) x (task, metric id) columns."""
+    generated = seed_statistics(frame[frame["row"] == "generated"],
+                                ["method", "task", "metric_id"])
+    references = seed_statistics(frame[frame["row"].isin(REFERENCE_ROWS)],
+                                 ["row", "task", "metric_id"])
+    methods = sorted(generated["method"].unique())
+    body: list[list[Cell]] = [[Cell(m)] for m in methods]
+    for task, metric_id in columns:
+        stats = []
+        for method in methods:
+            match = generated[(generated["method"] == method) & (generated["task"] == task)
+                              & (generated["metric_id"] == metric_id)]
+            stats.append(None if match.empty else match.iloc[0])
+        cells = [_metric_cell(s) for s in stats]
+        _bold_best(cells, stats, metric_id.split(".")[1].split("[")[0])
+        for row, cell in zip(body, cells, strict=True):
+            row.append(cell)
+    for kind in REFERENCE_ROWS:
+        row = [Cell(f"({kind})")]
+        for task, metric_id in columns:
+            match = references[(references["row"] == kind) & (references["task"] == task)
+                               & (references["metric_id"] == metric_id)]
+            row.append(_metric_cell(None if match.empty else match.iloc[0]))
+        body.append(row)
+    seeds = sorted(generated["seeds"].unique())
+    ns = sorted(generated["n"].unique())
+    notes = [f"mean ± sd over {'/'.join(map(str, seeds))} seeds; n = "
+             f"{'/'.join(map(str, ns))} test items per value; bold: best, separated from "
+             "the runner-up beyond mean ± sd (one seed: its 95% interval).",
+             "(oracle): the true target embeddings decoded; (chance): random training "
+             "items; (real): the evaluator on real test media (its ceiling).",
+             "evaluators: " + ", ".join(sorted({m.split("[")[1].rstrip("]")
+                                                for _, m in columns}))]
+    return Table(title, ["method", *header], body, notes)
+
+
+def headline_table(frame: pd.DataFrame) -> Table:
+    """Per task: attribute accuracy, the quality metric and the alignment metric."""
+    columns, header = [], []
+    for task in sorted(frame["task"].unique()):
+        for metrics in (("attr_acc",), QUALITY_METRICS, ALIGNMENT_METRICS):
+            metric_id = _column_metric(frame, task, metrics)
+            if metric_id is not None:
+                metric = metric_id.split(".")[1].split("[")[0]
+                columns.append((task, metric_id))
+                header.append(f"{task_arrow(task)} {metric} {_arrow(metric)}")
+    return metric_table(frame, "All tasks: attribute accuracy, quality, alignment",
+                        columns, header)
+
+
+def paper_table(frame: pd.DataFrame, title: str,
+                shape: list[tuple[str, str]]) -> Table:
+    """One of the FlowBind paper's table shapes, with our runs' numbers in it."""
+    columns, header = [], []
+    for task, metric in shape:
+        metric_id = _column_metric(frame, task, (metric,))
+        if metric_id is not None:
+            columns.append((task, metric_id))
+            header.append(f"{task_arrow(task)} {metric} {_arrow(metric)}")
+    return metric_table(frame, title, columns, header)
+
+
+def efficiency_table(records: list) -> Table:
+    """The paper's efficiency table: parameters, parameters to serve the suite, train
+    time, data used (samples seen), FLOPs, and whether one training stage does it all."""
+    by_method: dict[str, list] = {}
+    for record in records:
+        by_method.setdefault(record.method, []).append(record)
+    body = []
+    for method, group in sorted(by_method.items()):
+        trainings = {(r.seed, r.budget.get("flops"), r.timing.get("train_s")): r
+                     for r in group}.values()  # suite runs share one training per seed
+        seconds = np.array([r.timing["train_s"] for r in trainings])
+        samples = sorted({r.budget["samples"] for r in trainings})
+        first = group[0]
+        stages = first.extra.get("single_stage")
+        body.append([
+            Cell(method),
+            Cell(f"{first.params['trainable']:,}"),
+            Cell(f"{first.params['serve_suite']:,}"),
+            Cell(f"{first.params['paper_preset_trainable']:,}"),
+            Cell(f"{seconds.mean():.1f}" + (f" ± {seconds.std(ddof=1):.1f}"
+                                             if len(seconds) > 1 else "")),
+            Cell("/".join(f"{s:,}" for s in samples)),
+            Cell(f"{np.mean([r.budget['flops'] for r in trainings]):.3g}"),
+            Cell("–" if stages is None else ("yes" if stages else "no")),
+        ])
+    notes = ["params: trainable in this run (tiny preset); to serve every task; the paper "
+             "preset's trainable count (meta device). Train seconds: mean ± sd over seeds, "
+             "wall-clock of training only, on the recorded hardware."]
+    return Table("Efficiency",
+                 ["method", "params", "params to serve suite", "paper-preset params",
+                  "train s ↓", "samples seen", "train FLOPs", "single-stage"], body, notes)
+
+
+def to_markdown(table: Table) -> str:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(cells) + " |"
+
+    rows = [[f"**{c.text}**" if c.bold else c.text for c in row] for row in table.rows]
+    lines = [f"### {table.title}", "", line(table.header),
+             line(["---"] * len(table.header)), *map(line, rows), ""]
+    return "\n".join(lines + [f"- {note}" for note in table.notes]) + "\n"
+
+
+_LATEX_ESCAPES = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}"}
+_LATEX_SYMBOLS = {"±": r"$\pm$", "↑": r"$\uparrow$", "↓": r"$\downarrow$",
+                  "→": r"$\to$", "–": "--"}
+
+
+def _latex(text: str) -> str:
+    for plain, escaped in {**_LATEX_ESCAPES, **_LATEX_SYMBOLS}.items():
+        text = text.replace(plain, escaped)
+    return text
+
+
+def to_latex(table: Table) -> str:
+    """A booktabs tabular inside a table float, notes as the caption."""
+    spec = "l" + "r" * (len(table.header) - 1)
+    rows = [" & ".join(rf"\textbf{{{_latex(c.text)}}}" if c.bold else _latex(c.text)
+                       for c in row) + r" \\" for row in table.rows]
+    method_rows = sum(1 for row in table.rows if not row[0].text.startswith("("))
+    if method_rows < len(rows):
+        rows.insert(method_rows, r"\midrule")
+    return "\n".join([
+        r"\begin{table}[t]", r"\centering", r"\small",
+        rf"\caption{{{_latex(table.title)}. {_latex(' '.join(table.notes))}}}",
+        rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
+        " & ".join(_latex(h) for h in table.header) + r" \\", r"\midrule", *rows,
+        r"\bottomrule", r"\end{tabular}", r"\end{table}", "",
+    ])
+
+
+def to_html(table: Table) -> str:
+    def cell(c: Cell, tag: str = "td") -> str:
+        text = html.escape(c.text)
+        return f"<{tag}>{'<b>' + text + '</b>' if c.bold else text}</{tag}>"
+
+    head = "".join(cell(Cell(h), "th") for h in table.header)
+    body = "".join("<tr>" + "".join(map(cell, row)) + "</tr>" for row in table.rows)
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.notes)
+    return (f"<h3>{html.escape(table.title)}</h3><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table><ul class='notes'>{notes}</ul>")
