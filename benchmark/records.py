@@ -31,6 +31,8 @@ class RunRecord:
     on real test media (attribute accuracy, alignment of real pairs, retrieval R@1).
     ``per_sample_file`` names the ``.npz`` beside the record that keeps every per-item
     score (keys ``"{row}/{metric id}"``), from which intervals can be recomputed.
+    ``samples_file`` names the ``.npz`` with the first test items' sources, generated
+    outputs and real targets (write_samples), for a report's gallery.
     ``run_key`` hashes the settings that determine the results (RunConfig.identity):
     a sweep skips a run whose key already has an ``ok`` record. ``curve`` is quality vs
     compute: for each checkpoint fraction of the budget, the four budget figures reached
@@ -59,6 +61,7 @@ class RunRecord:
     error: str | None = None
     per_sample_file: str | None = None
     run_key: str | None = None
+    samples_file: str | None = None
     curve: list[dict[str, Any]] = field(default_factory=list)
     protocol: str = "task"
     schema_version: int = SCHEMA_VERSION
@@ -82,6 +85,15 @@ def write_per_sample(run_id: str, rows: dict[str, np.ndarray], results_dir: Path
     final = results_dir / f"{run_id}.per_sample.npz"
     with atomic_path(final, overwrite=False) as tmp, tmp.open("wb") as handle:
         np.savez_compressed(handle, **rows)
+    return final
+
+
+def write_samples(run_id: str, samples: dict[str, np.ndarray], results_dir: Path) -> Path:
+    """Write a run's gallery samples to ``results_dir/<run_id>.samples.npz`` (never
+    overwrites); keys ``source/<m>``, ``generated/<m>``, ``truth/<m>``."""
+    final = results_dir / f"{run_id}.samples.npz"
+    with atomic_path(final, overwrite=False) as tmp, tmp.open("wb") as handle:
+        np.savez_compressed(handle, **samples)
     return final
 
 

@@ -19,17 +19,25 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from benchmark.budget import Budget, BudgetCallback, training_flops_per_step
 from benchmark.cache import config_hash
+from benchmark.data.media_split import MediaSplit
 from benchmark.efficiency import function_evaluations_per_item, peak_memory_mb
 from benchmark.errors import UserError
-from benchmark.evaluation import RealReference, score_target
+from benchmark.evaluation import Media, RealReference, score_target
 from benchmark.modalities import MODALITIES
 from benchmark.preparation import stage
 from benchmark.profiles import PROFILES, Profile
-from benchmark.records import RunRecord, provenance, write_per_sample, write_record
+from benchmark.records import (
+    RunRecord,
+    provenance,
+    write_per_sample,
+    write_record,
+    write_samples,
+)
 from benchmark.reference_rows import reference_rows
 from benchmark.registry import did_you_mean
 from benchmark.tasks import Task, all_tasks, parse_task
@@ -243,14 +251,35 @@ def _train(config: RunConfig, resolved_run: ResolvedRun, inputs) -> TrainedMetho
 
 
 def _score_outputs(outputs: dict[str, torch.Tensor], task: Task, backbones: dict,
-                   reference: RealReference, seed: int) -> dict[str, MetricValue]:
-    """Decode a method's embeddings of every target modality and score them."""
+                   reference: RealReference, seed: int
+                   ) -> tuple[dict[str, MetricValue], dict[str, Media]]:
+    """Decode a method's embeddings of every target modality and score them; returns the
+    scores and the decoded media."""
     scores: dict[str, MetricValue] = {}
+    decoded: dict[str, Media] = {}
     for target in task.targets:
-        media = backbones[target].decode(outputs[target])
-        scores.update(score_target(target, task.sources, media, outputs[target].numpy(),
-                                   reference, seed=seed))
-    return scores
+        decoded[target] = backbones[target].decode(outputs[target])
+        scores.update(score_target(target, task.sources, decoded[target],
+                                   outputs[target].numpy(), reference, seed=seed))
+    return scores, decoded
+
+
+GALLERY_ITEMS = 6
+
+
+def gallery_samples(task: Task, test: MediaSplit, generated: dict[str, Media],
+                    items: int = GALLERY_ITEMS) -> dict[str, np.ndarray]:
+    """The first ``items`` test items of a task, for a report's sample gallery: each
+    source (``source/<modality>``), what the method made (``generated/<modality>``) and
+    the real target (``truth/<modality>``). Captions are stored as unicode arrays."""
+    def first(media: Media) -> np.ndarray:
+        return np.asarray(list(media[:items]) if isinstance(media, list) else media[:items])
+
+    samples = {f"source/{m}": first(test.media(m)) for m in task.sources}
+    for target in task.targets:
+        samples[f"generated/{target}"] = first(generated[target])
+        samples[f"truth/{target}"] = first(test.media(target))
+    return samples
 
 
 def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMethod, inputs,
@@ -282,7 +311,7 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         evaluators=evaluators,
         embedding_evaluator=f"backbone:{profile.scenes.version}",
     )
-    metrics = _score_outputs(generated, task, backbones, reference, config.seed)
+    metrics, decoded = _score_outputs(generated, task, backbones, reference, config.seed)
     references = reference_rows(task, config.seed, profile, config.evaluator, inputs,
                                 reference)
     eval_s = time.perf_counter() - started
@@ -299,7 +328,7 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         snapshot.load_state_dict(checkpoint["weights"])
         outputs = snapshot.generate(sources, task.targets, steps=steps, guidance=guidance,
                                     generator=torch.Generator().manual_seed(config.seed))
-        scores = _score_outputs(outputs, task, backbones, reference, config.seed)
+        scores, _ = _score_outputs(outputs, task, backbones, reference, config.seed)
         curve.append({**figures, "metrics": _as_dicts(scores)})
     curve_eval_s = time.perf_counter() - started
 
@@ -325,6 +354,8 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         for name, value in values.items() if value.per_sample is not None
     }
     per_sample_path = write_per_sample(run_id, per_sample, config.results_dir)
+    samples_path = write_samples(run_id, gallery_samples(task, splits["test"], decoded),
+                                 config.results_dir)
     record = RunRecord(
         run_id=run_id,
         method=config.method,
@@ -364,8 +395,10 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         provenance=provenance(config_hash(resolved)),
         flops=meter.flops,
         per_sample_file=per_sample_path.name,
+        samples_file=samples_path.name,
         run_key=config.run_key(),
         curve=curve,
         protocol=config.protocol,
+        extra={"single_stage": method.single_stage},
     )
     return record, write_record(record, config.results_dir)

@@ -42,6 +42,10 @@ class AnyToAnyMethod(pl.LightningModule):
     presets: ClassVar[Mapping[str, Any]]
     #: Embedding widths the ``paper`` preset is built for (FlowBind's frozen 768-d features).
     paper_embedding_dims: ClassVar[Mapping[str, int]] = {"text": 768, "image": 768, "audio": 768}
+    #: Whether one optimisation trains every part the method needs (the efficiency table's
+    #: "single-stage"). Every method here trains its parts jointly in one ``fit``; a method
+    #: that pre-trains a part in a separate stage sets this False.
+    single_stage: ClassVar[bool] = True
 
     @classmethod
     def resolve_config(cls, preset: str, overrides: Mapping[str, object]) -> Any:

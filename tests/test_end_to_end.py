@@ -51,6 +51,10 @@ def test_smoke_run_writes_a_complete_record(tmp_path, env):
         "image.ais[contrastive-judge:scenes-v1]",
         "audio2image.r_at_1[contrastive-judge:scenes-v1]",
     }
+    samples = np.load(records[0].parent / record["samples_file"])
+    assert samples["source/audio"].shape == (6, 6000)
+    assert samples["generated/image"].shape == samples["truth/image"].shape == (6, 32, 32, 3)
+    assert record["extra"]["single_stage"] is True
     per_sample = np.load(records[0].parent / record["per_sample_file"])
     assert per_sample["generated/image.attr_acc[judge:scenes-v1]"].shape == (100,)
     assert "real/image.ais[contrastive-judge:scenes-v1]" in per_sample
