@@ -34,6 +34,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(seed) for seed in text.split(",")]
+    except ValueError:
+        raise UserError(f"--seeds must be comma-separated integers, got '{text}'") from None
+
+
 class Command:
     name: ClassVar[str]
     help: ClassVar[str]
@@ -235,12 +242,7 @@ class SweepCommand(Command):
                      if args.tasks == "all" or t.kind == "directed"]
         else:
             tasks = args.tasks.split(",")
-        try:
-            seeds = [int(seed) for seed in args.seeds.split(",")]
-        except ValueError:
-            raise UserError(
-                f"--seeds must be comma-separated integers, got '{args.seeds}'"
-            ) from None
+        seeds = _seeds(args.seeds)
         configs, refused = plan(
             methods, tasks, seeds, preset=args.preset, profile=args.profile,
             steps=args.steps, budget=args.budget, evaluator=args.evaluator,
@@ -263,7 +265,104 @@ class SweepCommand(Command):
         return 1 if outcome.failed else 0
 
 
-COMMANDS: tuple[Command, ...] = (RunCommand(), LsCommand(), PrepareCommand(), SweepCommand())
+class ReportCommand(Command):
+    name = "report"
+    help = "tables (Markdown, LaTeX, CSV), plots and an HTML page from run records"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--results", type=Path, default=Path("results/runs"),
+                            help="folder of RunRecords to report on (default: results/runs)")
+        parser.add_argument("--name", default=None,
+                            help="report name (default: the results folder's name)")
+        parser.add_argument("--out", type=Path, default=Path("reports"),
+                            help="where reports/<name>/ is written (default: reports)")
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        from benchmark.report import write_report
+
+        name = args.name or args.results.resolve().name
+        report = write_report(args.results, args.out / name)
+        for problem in report.problems:
+            print(f"not in the report: {problem}", file=sys.stderr)
+        print(f"wrote {len(report.files)} files to {report.folder}: "
+              f"{report.folder / 'index.html'}, table.md, table.tex, results.csv")
+        return 0
+
+
+class CheckCommand(Command):
+    name = "check"
+    help = "re-run a baseline's sweep and exit 1 if a metric drifted beyond its tolerance"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--baseline", type=Path, required=True,
+                            help="results/baselines/<name>.json")
+        parser.add_argument("--update", action="store_true",
+                            help="re-make the baseline on purpose (settings below, else the "
+                                 "existing baseline's)")
+        parser.add_argument("--results", type=Path, default=None,
+                            help="read (and complete) the runs in this folder instead of "
+                                 "re-running into a fresh temporary one")
+        parser.add_argument("--methods", default=None, help="with --update: comma-separated")
+        parser.add_argument("--tasks", default=None, help="with --update: comma-separated")
+        parser.add_argument("--seeds", default=None, help="with --update: e.g. 0,1,2")
+        parser.add_argument("--profile", default=None, help="with --update (default: smoke)")
+        parser.add_argument("--budget", default=None, help="with --update: KIND=VALUE")
+        parser.add_argument("--protocol", default=None, help="with --update: task or suite")
+        parser.add_argument("--jobs", type=_positive_int, default=1, help="runs at a time")
+        parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    def _sweep_settings(self, args: argparse.Namespace) -> dict:
+        from benchmark.check import load_baseline
+
+        given = {"methods": args.methods, "tasks": args.tasks, "seeds": args.seeds,
+                 "profile": args.profile, "budget": args.budget, "protocol": args.protocol}
+        old = load_baseline(args.baseline)["sweep"] if args.baseline.exists() else {}
+        defaults = {"profile": "smoke", "budget": None, "protocol": "task"}
+        sweep = {}
+        for key, value in given.items():
+            if value is None:
+                if key not in old and key not in defaults:
+                    raise UserError(f"--update of a new baseline needs --{key}")
+                sweep[key] = old.get(key, defaults.get(key))
+            elif key in ("methods", "tasks"):
+                sweep[key] = value.split(",")
+            elif key == "seeds":
+                sweep[key] = _seeds(value)
+            else:
+                sweep[key] = value
+        return sweep
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        from benchmark.check import (
+            compare,
+            diff_table,
+            load_baseline,
+            make_baseline,
+            sweep_records,
+            write_baseline,
+        )
+
+        progress = not args.no_progress
+        if args.update:
+            sweep = self._sweep_settings(args)
+            records = sweep_records(sweep, args.results, args.jobs, progress)
+            baseline = make_baseline(args.baseline.stem, sweep, records)
+            write_baseline(args.baseline, baseline)
+            print(f"wrote {args.baseline}: {len(baseline['metrics'])} metrics from "
+                  f"{len(records)} runs")
+            return 0
+        baseline = load_baseline(args.baseline)
+        records = sweep_records(baseline["sweep"], args.results, args.jobs, progress)
+        comparisons = compare(baseline, records)
+        drifted = [c for c in comparisons if c.drifted]
+        print(diff_table(comparisons))
+        print(f"{len(drifted)} of {len(comparisons)} metrics drifted beyond tolerance "
+              f"({baseline['tolerance_rule']})")
+        return 1 if drifted else 0
+
+
+COMMANDS: tuple[Command, ...] = (RunCommand(), LsCommand(), PrepareCommand(), SweepCommand(),
+                                 ReportCommand(), CheckCommand())
 
 
 def build_parser() -> argparse.ArgumentParser:
