@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test test-slow lint clean-cache
+.PHONY: demo test test-slow lint check clean-cache
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m slow
+
+# The drift check CI runs: re-run the committed baseline's small smoke sweep, exit 1 on drift.
+check: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmark check --baseline results/baselines/ci-smoke.json --jobs 2 --no-progress
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -41,6 +41,22 @@ def _seeds(text: str) -> list[int]:
         raise UserError(f"--seeds must be comma-separated integers, got '{text}'") from None
 
 
+def _method_names(text: str) -> list[str]:
+    """``all`` or comma-separated method names."""
+    from methods import METHODS
+
+    return METHODS.names() if text == "all" else text.split(",")
+
+
+def _task_names(text: str) -> list[str]:
+    """``directed``, ``all`` or comma-separated task names."""
+    from benchmark.tasks import all_tasks
+
+    if text in ("directed", "all"):
+        return [t.name for t in all_tasks() if text == "all" or t.kind == "directed"]
+    return text.split(",")
+
+
 class Command:
     name: ClassVar[str]
     help: ClassVar[str]
@@ -233,18 +249,10 @@ class SweepCommand(Command):
         from benchmark.records import read_record
         from benchmark.summary import sweep_table
         from benchmark.sweep import completed_keys, plan, run_sweep
-        from benchmark.tasks import all_tasks
-        from methods import METHODS
 
-        methods = METHODS.names() if args.methods == "all" else args.methods.split(",")
-        if args.tasks in ("directed", "all"):
-            tasks = [t.name for t in all_tasks()
-                     if args.tasks == "all" or t.kind == "directed"]
-        else:
-            tasks = args.tasks.split(",")
-        seeds = _seeds(args.seeds)
         configs, refused = plan(
-            methods, tasks, seeds, preset=args.preset, profile=args.profile,
+            _method_names(args.methods), _task_names(args.tasks), _seeds(args.seeds),
+            preset=args.preset, profile=args.profile,
             steps=args.steps, budget=args.budget, evaluator=args.evaluator,
             weights=args.weights, protocol=args.protocol, results_dir=args.results,
         )
@@ -324,8 +332,10 @@ class CheckCommand(Command):
                 if key not in old and key not in defaults:
                     raise UserError(f"--update of a new baseline needs --{key}")
                 sweep[key] = old.get(key, defaults.get(key))
-            elif key in ("methods", "tasks"):
-                sweep[key] = value.split(",")
+            elif key == "methods":
+                sweep[key] = _method_names(value)
+            elif key == "tasks":
+                sweep[key] = _task_names(value)
             elif key == "seeds":
                 sweep[key] = _seeds(value)
             else:
