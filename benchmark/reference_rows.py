@@ -13,7 +13,8 @@ None of them depends on the method, so a sweep that scores five methods on one t
 seed would compute them five times; for audio targets that is 2 x 1,000 Griffin-Lim
 decodes each time. They are cached under a key that hashes the whole profile (dataset,
 backbones, judges), the evaluator kind, the task, the seed and the source text of the
-evaluation code, so a change to any of them recomputes instead of reusing stale numbers.
+evaluation and decoding code, so a change to any of them recomputes instead of reusing
+stale numbers.
 Only the embedded evaluators are cached: pretrained ones are read from user files that
 can change behind the same path.
 """
@@ -34,7 +35,8 @@ from benchmark.profiles import Profile
 from benchmark.tasks import Task
 from metrics.value import MetricValue
 
-_EVALUATION_SOURCES = ("benchmark/evaluation.py", "benchmark/reference_rows.py", "metrics")
+_EVALUATION_SOURCES = ("benchmark/evaluation.py", "benchmark/reference_rows.py", "metrics",
+                       "benchmark/backbones", "benchmark/media")
 _REPOSITORY = Path(__file__).resolve().parent.parent
 
 
@@ -48,8 +50,9 @@ class ReferenceRows:
 
 
 def evaluation_code_fingerprint(root: Path = _REPOSITORY) -> str:
-    """A hash of the evaluation code's source text under ``root`` (benchmark/evaluation.py,
-    this module and the metrics package), part of every cache key here."""
+    """A hash of the source text under ``root`` of the code that makes reference rows
+    (benchmark/evaluation.py, this module, the metrics package, and the backbones and media
+    code that decode embeddings), part of every cache key here."""
     digest = hashlib.sha256()
     for name in _EVALUATION_SOURCES:
         path = root / name

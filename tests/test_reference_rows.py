@@ -54,10 +54,14 @@ def test_pretrained_evaluators_are_never_cached(computed):
 
 
 def test_the_fingerprint_changes_with_any_metrics_source(tmp_path):
-    for name in ("benchmark/evaluation.py", "benchmark/reference_rows.py", "metrics/fid.py"):
+    for name in ("benchmark/evaluation.py", "benchmark/reference_rows.py", "metrics/fid.py",
+                 "benchmark/backbones/audio.py", "benchmark/media/logmel.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x = 1\n")
     before = module.evaluation_code_fingerprint(tmp_path)
     assert module.evaluation_code_fingerprint(tmp_path) == before
     (tmp_path / "metrics" / "fid.py").write_text("x = 2\n")
-    assert module.evaluation_code_fingerprint(tmp_path) != before
+    after_metric = module.evaluation_code_fingerprint(tmp_path)
+    assert after_metric != before
+    (tmp_path / "benchmark" / "media" / "logmel.py").write_text("x = 2\n")  # a decoder
+    assert module.evaluation_code_fingerprint(tmp_path) != after_metric

@@ -30,6 +30,7 @@ class LogMelConfig:
     n_mels: int = 48
     floor: float = 1e-5
     griffin_lim_iters: int = 32
+    griffin_lim_seed: int = 0
     nnls_iters: int = 100
 
 
@@ -69,10 +70,13 @@ class LogMel:
 
         c = self.config
         mel = np.clip(np.exp(np.asarray(log_mel, dtype=np.float32)) - c.floor, 0.0, None)
+        # Griffin-Lim starts from random phases; librosa draws them from a fresh unseeded
+        # generator unless given one, which made every decode (and so every audio metric)
+        # differ between calls. A fixed seed makes decoding a function of its input.
         audio = librosa.griffinlim(
             np.sqrt(self.power_spectrogram(mel)), n_iter=c.griffin_lim_iters,
             hop_length=c.hop_length, window="hann", center=True, pad_mode="constant",
-            length=num_samples,
+            length=num_samples, random_state=np.random.default_rng(c.griffin_lim_seed),
         )
         return np.clip(audio, -1.0, 1.0).astype(np.float32)
 
