@@ -69,7 +69,7 @@ def write_report(results_dir: Path, out_dir: Path) -> Report:
         (building / "table.md").write_text(
             "\n".join(intro) + "\n" + "\n".join(to_markdown(t) for t in tables))
         (building / "table.tex").write_text(
-            "% " + title + "\n% needs \\usepackage{booktabs}\n\n"
+            "% " + title + "\n% needs \\usepackage{booktabs,graphicx}\n\n"
             + "\n".join(to_latex(t) for t in tables))
         results.to_csv(building / "results.csv", index=False)
         plots = all_plots(results, records, building)

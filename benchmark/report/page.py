@@ -21,7 +21,8 @@ from benchmark.report.tables import Table, task_arrow, to_html
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; max-width: 1400px; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.85em; }
-th, td { border-bottom: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
+th, td { border-bottom: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right;
+         white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 .notes { font-size: 0.8em; color: #555; }
 img.plot { max-width: 100%; }

@@ -17,7 +17,12 @@ import pandas as pd
 
 from benchmark.records import RunRecord
 from benchmark.report.aggregate import parse_metric_id
-from benchmark.report.tables import ALIGNMENT_METRICS, QUALITY_METRICS, task_arrow
+from benchmark.report.tables import (
+    ALIGNMENT_METRICS,
+    QUALITY_METRICS,
+    task_arrow,
+    task_order,
+)
 
 
 def _pyplot():
@@ -44,10 +49,20 @@ def curve_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def method_palette(methods) -> dict[str, tuple]:
+    """One colour per method, the same in every plot (methods in sorted order)."""
+    import seaborn as sns
+
+    names = sorted(set(methods))
+    return dict(zip(names, sns.color_palette("deep", len(names)), strict=True))
+
+
 def _facets(sns, data: pd.DataFrame, kind: str, **kwargs):
     grid = sns.relplot(data=data, col="task", col_wrap=3, kind=kind, height=2.6,
                        aspect=1.2, facet_kws={"sharey": False, "sharex": kind == "line"},
-                       **kwargs)
+                       col_order=task_order(data["task"]),
+                       hue_order=sorted(data["method"].unique()),
+                       palette=method_palette(data["method"]), **kwargs)
     for axis in grid.axes.flat:
         task = axis.get_title().split(" = ")[-1]
         axis.set_title(task_arrow(task))
@@ -78,8 +93,11 @@ def params_vs_quality(results: pd.DataFrame, records: Sequence[RunRecord],
     data = accuracy.assign(params=accuracy["method"].map(params))
     grid = _facets(sns, data, "line", x="params", y="value", hue="method", marker="o",
                    errorbar="sd", err_style="bars", linestyle="")
+    from matplotlib.ticker import NullFormatter
+
     for axis in grid.axes.flat:
         axis.set_xscale("log")
+        axis.xaxis.set_minor_formatter(NullFormatter())
     grid.set_axis_labels("parameters to serve the suite", "attribute accuracy ↑")
     grid.savefig(path, dpi=110)
     plt.close(grid.figure)
@@ -103,7 +121,10 @@ def metric_bars(results: pd.DataFrame, metrics: tuple[str, ...], path: Path,
     generated = data[data["row"] == "generated"]
     grid = sns.catplot(data=generated, col="task", col_wrap=3, kind="bar", x="method",
                        y="value", hue="method", errorbar="sd", height=2.6, aspect=1.2,
-                       sharey=False, legend=False)
+                       sharey=False, legend=False, col_order=task_order(generated["task"]),
+                       order=sorted(generated["method"].unique()),
+                       hue_order=sorted(generated["method"].unique()),
+                       palette=method_palette(generated["method"]))
     for axis in grid.axes.flat:
         task = axis.get_title().split(" = ")[-1]
         axis.set_title(f"{task_arrow(task)} "

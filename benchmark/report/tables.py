@@ -50,6 +50,15 @@ def task_arrow(task: str) -> str:
     return f"{sources}→{targets}"
 
 
+def task_order(tasks) -> list[str]:
+    """The tasks in the registry's order (the six directed ones first, as the papers list
+    them), unknown names last, alphabetically."""
+    from benchmark.tasks import all_tasks
+
+    known = [t.name for t in all_tasks()]
+    return sorted(set(tasks), key=lambda t: (known.index(t) if t in known else len(known), t))
+
+
 def _arrow(metric: str) -> str:
     return "↑" if higher_is_better(metric) else "↓"
 
@@ -127,7 +136,7 @@ def metric_table(frame: pd.DataFrame, title: str, columns: list[tuple[str, str]]
 def headline_table(frame: pd.DataFrame) -> Table:
     """Per task: attribute accuracy, the quality metric and the alignment metric."""
     columns, header = [], []
-    for task in sorted(frame["task"].unique()):
+    for task in task_order(frame["task"].unique()):
         for metrics in (("attr_acc",), QUALITY_METRICS, ALIGNMENT_METRICS):
             metric_id = _column_metric(frame, task, metrics)
             if metric_id is not None:
@@ -205,7 +214,8 @@ def _latex(text: str) -> str:
 
 
 def to_latex(table: Table) -> str:
-    """A booktabs tabular inside a table float, notes as the caption."""
+    """A booktabs tabular scaled to the text width inside a table float (needs the booktabs
+    and graphicx packages), notes as the caption."""
     spec = "l" + "r" * (len(table.header) - 1)
     rows = [" & ".join(rf"\textbf{{{_latex(c.text)}}}" if c.bold else _latex(c.text)
                        for c in row) + r" \\" for row in table.rows]
@@ -215,9 +225,9 @@ def to_latex(table: Table) -> str:
     return "\n".join([
         r"\begin{table}[t]", r"\centering", r"\small",
         rf"\caption{{{_latex(table.title)}. {_latex(' '.join(table.notes))}}}",
-        rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
+        r"\resizebox{\textwidth}{!}{%", rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
         " & ".join(_latex(h) for h in table.header) + r" \\", r"\midrule", *rows,
-        r"\bottomrule", r"\end{tabular}", r"\end{table}", "",
+        r"\bottomrule", r"\end{tabular}}", r"\end{table}", "",
     ])
 
 
