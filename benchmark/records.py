@@ -82,18 +82,19 @@ def write_record(record: RunRecord, results_dir: Path) -> Path:
 def write_per_sample(run_id: str, rows: dict[str, np.ndarray], results_dir: Path) -> Path:
     """Write per-item scores to ``results_dir/<run_id>.per_sample.npz`` (never overwrites);
     written before the record, so a record always finds its file."""
-    final = results_dir / f"{run_id}.per_sample.npz"
-    with atomic_path(final, overwrite=False) as tmp, tmp.open("wb") as handle:
-        np.savez_compressed(handle, **rows)
-    return final
+    return _write_arrays(results_dir / f"{run_id}.per_sample.npz", rows)
 
 
 def write_samples(run_id: str, samples: dict[str, np.ndarray], results_dir: Path) -> Path:
     """Write a run's gallery samples to ``results_dir/<run_id>.samples.npz`` (never
     overwrites); keys ``source/<m>``, ``generated/<m>``, ``truth/<m>``."""
-    final = results_dir / f"{run_id}.samples.npz"
+    return _write_arrays(results_dir / f"{run_id}.samples.npz", samples)
+
+
+def _write_arrays(final: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """A compressed ``.npz`` written atomically; refuses to replace an existing file."""
     with atomic_path(final, overwrite=False) as tmp, tmp.open("wb") as handle:
-        np.savez_compressed(handle, **samples)
+        np.savez_compressed(handle, **arrays)
     return final
 
 
