@@ -26,7 +26,7 @@ import numpy as np
 
 from benchmark.cache import atomic_path
 from benchmark.errors import UserError
-from benchmark.records import RunRecord, provenance, read_record
+from benchmark.records import RunRecord, provenance
 
 SWEEP_KEYS = ("methods", "tasks", "seeds", "profile", "budget", "protocol")
 
@@ -131,7 +131,7 @@ def write_baseline(path: Path, baseline: dict) -> None:
 def sweep_records(sweep: dict, results: Path | None, jobs: int, progress: bool
                   ) -> list[RunRecord]:
     """Run (or, with ``results``, resume / read) the sweep and return its records."""
-    from benchmark.sweep import plan, run_sweep
+    from benchmark.sweep import completed_records, plan, run_sweep
 
     folder = results or Path(tempfile.mkdtemp(prefix="anybench-check-"))
     configs, _ = plan(sweep["methods"], sweep["tasks"], sweep["seeds"],
@@ -140,6 +140,4 @@ def sweep_records(sweep: dict, results: Path | None, jobs: int, progress: bool
     outcome = run_sweep(configs, jobs=jobs, progress=progress)
     if outcome.interrupted:
         raise KeyboardInterrupt
-    keys = {c.run_key() for c in configs}
-    return [r for r in map(read_record, sorted(folder.glob("*.json")))
-            if r.run_key in keys and r.status == "ok"]
+    return completed_records(configs)

@@ -246,9 +246,8 @@ class SweepCommand(Command):
         parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     def __call__(self, args: argparse.Namespace) -> int:
-        from benchmark.records import read_record
         from benchmark.summary import sweep_table
-        from benchmark.sweep import completed_keys, plan, run_sweep
+        from benchmark.sweep import completed_records, plan, run_sweep
 
         configs, refused = plan(
             _method_names(args.methods), _task_names(args.tasks), _seeds(args.seeds),
@@ -259,9 +258,7 @@ class SweepCommand(Command):
         for line in refused:
             print(f"skipped (refused): {line}", file=sys.stderr)
         outcome = run_sweep(configs, jobs=args.jobs, progress=not args.no_progress)
-        keys = {c.run_key() for c in configs} & completed_keys(args.results)
-        records = [r for r in map(read_record, sorted(args.results.glob("*.json")))
-                   if r.run_key in keys and r.status == "ok"]
+        records = completed_records(configs)
         if records:
             print(sweep_table(records))
         print(f"{len(outcome.done)} run, {len(outcome.skipped)} already done, "

@@ -29,7 +29,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from benchmark.errors import UserError
-from benchmark.records import RunRecord, provenance, write_record
+from benchmark.records import RunRecord, provenance, read_record, write_record
 from benchmark.runner import RunConfig, validate
 
 
@@ -79,6 +79,15 @@ def completed_keys(results_dir: Path) -> set[str]:
         if record.get("status") == "ok" and record.get("run_key"):
             keys.add(record["run_key"])
     return keys
+
+
+def completed_records(configs: Sequence[RunConfig]) -> list[RunRecord]:
+    """The ``ok`` records of ``configs`` found in their results folders."""
+    keys = {config.run_key() for config in configs}
+    folders = sorted({config.results_dir for config in configs})
+    return [record for folder in folders
+            for record in map(read_record, sorted(folder.glob("*.json")))
+            if record.run_key in keys and record.status == "ok"]
 
 
 def _command(group: Sequence[RunConfig]) -> list[str]:

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from benchmark.report.aggregate import higher_is_better, interval, seed_statistics
+from benchmark.report.aggregate import (
+    higher_is_better,
+    interval,
+    parse_metric_id,
+    seed_statistics,
+)
 from benchmark.summary import format_number
 
 MODALITY_LETTER = {"text": "T", "image": "I", "audio": "A"}
@@ -111,7 +116,7 @@ def metric_table(frame: pd.DataFrame, title: str, columns: list[tuple[str, str]]
                               & (generated["metric_id"] == metric_id)]
             stats.append(None if match.empty else match.iloc[0])
         cells = [_metric_cell(s) for s in stats]
-        _bold_best(cells, stats, metric_id.split(".")[1].split("[")[0])
+        _bold_best(cells, stats, parse_metric_id(metric_id)[1])
         for row, cell in zip(body, cells, strict=True):
             row.append(cell)
     for kind in REFERENCE_ROWS:
@@ -128,8 +133,7 @@ def metric_table(frame: pd.DataFrame, title: str, columns: list[tuple[str, str]]
              "the runner-up beyond mean ± sd (one seed: its 95% interval).",
              "(oracle): the true target embeddings decoded; (chance): random training "
              "items; (real): the evaluator on real test media (its ceiling).",
-             "evaluators: " + ", ".join(sorted({m.split("[")[1].rstrip("]")
-                                                for _, m in columns}))]
+             "evaluators: " + ", ".join(sorted({parse_metric_id(m)[2] for _, m in columns}))]
     return Table(title, ["method", *header], body, notes)
 
 
@@ -140,7 +144,7 @@ def headline_table(frame: pd.DataFrame) -> Table:
         for metrics in (("attr_acc",), QUALITY_METRICS, ALIGNMENT_METRICS):
             metric_id = _column_metric(frame, task, metrics)
             if metric_id is not None:
-                metric = metric_id.split(".")[1].split("[")[0]
+                metric = parse_metric_id(metric_id)[1]
                 columns.append((task, metric_id))
                 header.append(f"{task_arrow(task)} {metric} {_arrow(metric)}")
     return metric_table(frame, "All tasks: attribute accuracy, quality, alignment",
