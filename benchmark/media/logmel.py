@@ -12,6 +12,11 @@ We solve the non-negative least squares ourselves rather than call librosa's
 ``mel_to_stft`` because its per-frame L-BFGS solve took 39 ms per clip here and stopped
 far from the optimum: on the scenes test clips, the round trip's log-mel error was 1.11
 with it and 0.10 with 100 batched projected-gradient steps (6 ms per clip).
+
+Griffin-Lim runs 16 iterations. Measured on the scenes test clips against 32: oracle
+FAD[judge] 0.208 vs 0.214 (bootstrap interval +-0.23), a noisier oracle 1.567 vs 1.533
+(+-0.95), identical attribute accuracy (1.000, 0.971), and 23 s instead of 34 s per
+1,000 clips on one core. Decoding is most of an audio task's evaluation time.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ class LogMelConfig:
     hop_length: int = 64
     n_mels: int = 48
     floor: float = 1e-5
-    griffin_lim_iters: int = 32
+    griffin_lim_iters: int = 16
     griffin_lim_seed: int = 0
     nnls_iters: int = 100
 
@@ -86,8 +91,12 @@ class LogMel:
         Projected gradient descent, S <- max(0, S - (F^T F S - F^T mel) / L) with L the
         largest eigenvalue of F^T F, started from the clipped pseudo-inverse solution.
         """
-        target = self._filters_t @ mel
-        power = np.clip(self._pinv @ mel, 0.0, None)
+        # All frames of all clips as the columns of one matrix: one large matrix product
+        # per step instead of one small product per clip (1.2x faster here, one thread).
+        *batch, n_mels, frames = mel.shape
+        columns = np.moveaxis(mel, -2, 0).reshape(n_mels, -1)
+        target = self._filters_t @ columns
+        power = np.clip(self._pinv @ columns, 0.0, None)
         for _ in range(self.config.nnls_iters):
             power = np.clip(power - self._step * (self._gram @ power - target), 0.0, None)
-        return power
+        return np.moveaxis(power.reshape(-1, *batch, frames), 0, -2)
