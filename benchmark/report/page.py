@@ -16,7 +16,7 @@ import numpy as np
 
 from benchmark.records import RunRecord
 from benchmark.report.plots import CAPTIONS
-from benchmark.report.tables import Table, task_arrow, to_html
+from benchmark.report.tables import Table, task_arrow, task_order, to_html
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; max-width: 1400px; }
@@ -26,7 +26,7 @@ th, td { border-bottom: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right;
 th:first-child, td:first-child { text-align: left; }
 .notes { font-size: 0.8em; color: #555; }
 img.plot { max-width: 100%; }
-.gallery td { vertical-align: top; text-align: center; }
+.gallery td { vertical-align: top; text-align: center; white-space: normal; }
 .gallery img { width: 64px; height: 64px; image-rendering: pixelated; }
 .caption { font-size: 0.8em; max-width: 12em; display: inline-block; }
 """
@@ -58,7 +58,9 @@ def gallery(records: Sequence[RunRecord], results_dir: Path, out_dir: Path) -> s
     for record in sorted(records, key=lambda r: (r.method, r.task, r.seed)):
         chosen.setdefault((record.method, record.task), record)
     parts, without = [], []
-    for (method, task), record in sorted(chosen.items()):
+    order = task_order(task for _, task in chosen)
+    for (method, task), record in sorted(chosen.items(),
+                                         key=lambda kv: (kv[0][0], order.index(kv[0][1]))):
         if not record.samples_file or not (results_dir / record.samples_file).exists():
             without.append(f"{method} {task}")
             continue
