@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,6 +90,19 @@ def test_the_report_regenerates_byte_for_byte(results, tmp_path):
         assert (first.folder / name).read_bytes() == (second.folder / name).read_bytes()
     again = write_report(results, tmp_path / "one")  # over an existing report
     assert (again.folder / "table.md").read_bytes() == (second.folder / "table.md").read_bytes()
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", ["example-suite"])
+def test_the_committed_example_report_is_what_report_writes(name, tmp_path, monkeypatch):
+    """``reports/<name>/`` is exactly ``report --results results/<name> --name <name>``."""
+    monkeypatch.chdir(REPO)
+    report = write_report(Path("results") / name, tmp_path / name)
+    for file in ("table.md", "table.tex", "results.csv"):
+        committed = REPO / "reports" / name / file
+        assert (report.folder / file).read_bytes() == committed.read_bytes(), file
 
 
 def test_the_page_has_plots_and_a_gallery(results, tmp_path):
