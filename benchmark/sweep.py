@@ -7,7 +7,8 @@ records of all of that group's missing tasks.
 Interrupting the sweep (Ctrl-C or SIGINT) stops the runs in flight without a record.
 A run whose ``run_key`` (RunConfig.identity) already has an ``ok`` record in the results
 folder is skipped, so re-running an interrupted sweep finishes only what is missing. A
-run that fails gets a ``failed`` record with its error, and the sweep goes on.
+run that fails gets a ``failed`` record with its error, and the sweep goes on. The
+planned runs are appended to the folder's plan file first (benchmark/sweep_plan.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tqdm.auto import tqdm
 from benchmark.errors import UserError
 from benchmark.records import RunRecord, provenance, read_record, write_record
 from benchmark.runner import RunConfig, validate
+from benchmark.sweep_plan import append_plan
 
 
 @dataclass
@@ -135,6 +137,7 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
               progress: bool = True) -> SweepOutcome:
     """Run every config not yet done, ``jobs`` trainings at a time (see the module doc)."""
     outcome = SweepOutcome()
+    append_plan(configs)
     pending = []
     for config in configs:
         config.results_dir.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,8 @@ from benchmark.errors import UserError
 from benchmark.records import RunRecord, write_record, write_samples
 from benchmark.report import write_report
 from benchmark.report.tables import task_arrow
+from benchmark.runner import RunConfig
+from benchmark.sweep_plan import PLAN_FILE, append_plan
 
 ATTR = "image.attr_acc[judge:scenes-v1]"
 FID = "image.fid[judge:scenes-v1]"
@@ -128,6 +130,21 @@ def test_an_empty_or_partial_folder_says_what_is_missing(results, tmp_path):
     assert "missing: b audio2image seed 0" in "\n".join(report.problems)
     assert "Not in this report: missing: b audio2image seed 2" in (
         report.folder / "table.md").read_text()
+
+
+def test_runs_a_sweep_planned_but_never_recorded_are_missing(results, tmp_path):
+    def planned(method, seed):
+        return RunConfig(method, "text2image", seed=seed, profile="smoke",
+                         budget="samples=1000", results_dir=results)
+
+    append_plan([planned("c", 0), planned("c", 1), planned("a", 0)])
+    with open(results / PLAN_FILE, "a") as plan:
+        plan.write('{"method": "c", "ta')  # a line cut short by a killed sweep
+    problems = "\n".join(write_report(results, tmp_path / "out").problems)
+    assert "missing: c text2image seed 0 (profile smoke, protocol task, budget " \
+           "samples=1000, evaluator embedded)" in problems
+    assert "missing: c text2image seed 1" in problems
+    assert "missing: a" not in problems and "seed 2" not in problems
 
 
 def test_runs_of_different_budgets_are_not_mixed(results, tmp_path):

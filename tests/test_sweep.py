@@ -14,6 +14,7 @@ import pytest
 from benchmark import sweep
 from benchmark.errors import UserError
 from benchmark.runner import RunConfig
+from benchmark.sweep_plan import planned_runs
 
 
 def _sweep(results: Path, env: dict, *extra: str) -> subprocess.CompletedProcess:
@@ -58,6 +59,8 @@ def test_a_failing_run_gets_a_failed_record_and_the_sweep_goes_on(tmp_path, monk
     record = json.loads(failed.read_text())
     assert record["status"] == "failed" and "boom: out of memory" in record["error"]
     assert record["run_key"] == configs[1].run_key()
+    # the plan left in the folder lists every run the sweep set out to do
+    assert [run["seed"] for run in planned_runs(tmp_path)] == [0, 1, 2]
     assert configs[1].run_key() not in sweep.completed_keys(tmp_path)
 
 

@@ -1,20 +1,23 @@
 """The run records a report is made from, and what is missing from them.
 
-A report reads only RunRecords (benchmark/records.py). The runs it expects are the grid
-spanned by what it finds: every method x task x seed that appears anywhere in the folder,
-for each (protocol, budget, profile, evaluator) setting. A grid cell without an ``ok``
-record is missing; a failed record says why.
+A report reads only RunRecords (benchmark/records.py) and the plan sweeps leave beside
+them (benchmark/sweep_plan.py). The runs it expects, for each (protocol, budget, profile,
+evaluator) setting, are the grid spanned by what it finds (every method x task x seed
+that appears anywhere in the folder) plus every run a sweep planned there. An expected
+run without an ``ok`` record is missing; a failed record says why.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.errors import UserError
 from benchmark.records import RunRecord
+from benchmark.sweep_plan import planned_runs
 
 
 @dataclass
@@ -37,10 +40,14 @@ class Collection:
 
 def setting(record: RunRecord) -> str:
     """The settings that must agree for runs to share a table (budget, protocol, ...)."""
-    run = record.config.get("run", {})
+    return setting_of(record.config.get("run", {}), record.protocol)
+
+
+def setting_of(run: dict, protocol: str) -> str:
+    """``setting`` from a run's configuration (a record's ``config["run"]`` or a plan line)."""
     budget = run.get("budget") or (f"steps={run['steps']}" if run.get("steps") else
                                    "method default")
-    return (f"profile {run.get('profile', '?')}, protocol {record.protocol}, budget {budget}, "
+    return (f"profile {run.get('profile', '?')}, protocol {protocol}, budget {budget}, "
             f"evaluator {run.get('evaluator', '?')}")
 
 
@@ -64,19 +71,22 @@ def load_collection(results_dir: Path) -> Collection:
         raise UserError(f"{results_dir} holds {found} run records and none that succeeded: "
                         f"run `python -m benchmark sweep --results {results_dir}` first")
     collection = Collection(ok, failed, unreadable)
-    collection.missing = _missing(ok)
+    collection.missing = _missing(ok, planned_runs(results_dir))
     return collection
 
 
-def _missing(records: list[RunRecord]) -> list[str]:
-    by_setting: dict[str, list[RunRecord]] = {}
+def _missing(records: list[RunRecord], planned: Sequence[dict]) -> list[str]:
+    present: dict[str, set[tuple]] = {}
     for record in records:
-        by_setting.setdefault(setting(record), []).append(record)
-    missing = []
-    for name, group in sorted(by_setting.items()):
-        present = {(r.method, r.task, r.seed) for r in group}
-        axes = [sorted({key[i] for key in present}) for i in range(3)]
-        missing += [f"{method} {task} seed {seed} ({name})"
-                    for method, task, seed in itertools.product(*axes)
-                    if (method, task, seed) not in present]
-    return missing
+        present.setdefault(setting(record), set()).add((record.method, record.task,
+                                                        record.seed))
+    expected = {name: set(itertools.product(*(sorted({key[i] for key in keys})
+                                              for i in range(3))))
+                for name, keys in present.items()}
+    for run in planned:
+        expected.setdefault(setting_of(run, run.get("protocol", "task")), set()).add(
+            (run["method"], run["task"], int(run["seed"])))
+    return [f"{method} {task} seed {seed} ({name})"
+            for name in sorted(expected)
+            for method, task, seed in sorted(expected[name])
+            if (method, task, seed) not in present.get(name, set())]
