@@ -4,7 +4,8 @@ Each run is its own ``python -m benchmark run`` process (a crash or an out-of-me
 takes only that run down), ``jobs`` at a time, each with ``cpu_count // jobs`` threads.
 Under ``--protocol suite`` one process per (method, seed) trains once and writes the
 records of all of that group's missing tasks.
-Interrupting the sweep (Ctrl-C or SIGINT) stops the runs in flight without a record.
+Interrupting the sweep (Ctrl-C, SIGINT or SIGTERM) stops the runs in flight without a
+record.
 A run whose ``run_key`` (RunConfig.identity) already has an ``ok`` record in the results
 folder is skipped, so re-running an interrupted sweep finishes only what is missing. A
 run that fails gets a ``failed`` record with its error, and the sweep goes on. The
@@ -162,6 +163,8 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
             running.discard(process)
         return group, process.returncode, stderr
 
+    previous_sigterm = (signal.signal(signal.SIGTERM, _interrupt)
+                        if threading.current_thread() is threading.main_thread() else None)
     bar = tqdm(total=len(pending), desc="sweep", unit="run", disable=not progress)
     bar.set_postfix(skipped=len(outcome.skipped))
     pool = ThreadPoolExecutor(max_workers=jobs)
@@ -181,14 +184,22 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
             bar.set_postfix(done=len(outcome.done), failed=len(outcome.failed),
                             skipped=len(outcome.skipped))
     except KeyboardInterrupt:
-        # Stop the runs in flight too (a terminal's Ctrl-C reaches them anyway; a SIGINT
-        # sent to the sweep alone would not): each exits without writing a record.
+        # Stop the runs in flight too (a terminal's Ctrl-C reaches them anyway; a signal
+        # sent to the sweep alone would not): each exits without writing a record. SIGTERM,
+        # because runs started from a background shell inherit an ignored SIGINT.
         with lock:
             stop.set()
             for process in running:
-                process.send_signal(signal.SIGINT)
+                process.terminate()
         outcome.interrupted = True
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
     return outcome
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM handler: stop the sweep the way Ctrl-C does."""
+    raise KeyboardInterrupt

@@ -87,22 +87,32 @@ def test_suite_protocol_trains_once_per_method_and_seed(tmp_path, monkeypatch):
     assert {c.seed for c in commands[0]} in ({0}, {1})
 
 
-def test_an_interrupt_stops_the_runs_in_flight_and_records_nothing(tmp_path, monkeypatch):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_an_interrupt_stops_the_runs_in_flight_and_records_nothing(stop_signal, tmp_path,
+                                                                   monkeypatch):
     marker = tmp_path / "started"
+    # the runs ignore SIGINT, as runs of a sweep started in a background shell do
     monkeypatch.setattr(sweep, "_command", lambda group: [
         sys.executable, "-c",
-        f"import pathlib, time; pathlib.Path({str(marker)!r}).touch(); time.sleep(60)"])
+        "import pathlib, signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        f"pathlib.Path({str(marker)!r}).touch(); time.sleep(60)"])
     configs = [RunConfig("flowbind", "audio2image", seed=s, results_dir=tmp_path)
                for s in (0, 1, 2)]
 
     def interrupt_once_a_run_is_in_flight():
         while not marker.exists():
             time.sleep(0.05)
-        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), stop_signal)
 
+    # A shell starts background jobs with SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler: give this process the one a terminal would.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=interrupt_once_a_run_is_in_flight, daemon=True).start()
     started = time.monotonic()
-    outcome = sweep.run_sweep(configs, jobs=2, progress=False)
+    try:
+        outcome = sweep.run_sweep(configs, jobs=2, progress=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert outcome.interrupted
     assert time.monotonic() - started < 30  # the sleeping runs were stopped, not awaited
     assert outcome.done == [] and outcome.failed == []
