@@ -24,15 +24,22 @@ PLAN_FILE = "sweep-plan.jsonl"
 
 
 def append_plan(configs: Sequence[RunConfig]) -> None:
-    """Append every config's identity to the plan file of its results folder."""
+    """Append each config's identity to the plan file of its results folder, unless an
+    earlier sweep (one being resumed) planned it already."""
     by_folder: dict[Path, list[str]] = {}
     for config in configs:
         by_folder.setdefault(config.results_dir, []).append(
             json.dumps(config.identity(), sort_keys=True))
     for folder, lines in by_folder.items():
         folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / PLAN_FILE, "a") as plan:
-            plan.write("\n".join(lines) + "\n")
+        path = folder / PLAN_FILE
+        known = {json.dumps(run, sort_keys=True) for run in planned_runs(folder)}
+        new = [line for line in dict.fromkeys(lines) if line not in known]
+        if not new:
+            continue
+        cut_short = path.exists() and not path.read_bytes().endswith(b"\n")
+        with open(path, "a") as plan:
+            plan.write("\n" * cut_short + "\n".join(new) + "\n")
 
 
 def planned_runs(results_dir: Path) -> list[dict]:

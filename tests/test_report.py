@@ -137,9 +137,11 @@ def test_runs_a_sweep_planned_but_never_recorded_are_missing(results, tmp_path):
         return RunConfig(method, "text2image", seed=seed, profile="smoke",
                          budget="samples=1000", results_dir=results)
 
-    append_plan([planned("c", 0), planned("c", 1), planned("a", 0)])
+    append_plan([planned("c", 0), planned("a", 0)])
     with open(results / PLAN_FILE, "a") as plan:
         plan.write('{"method": "c", "ta')  # a line cut short by a killed sweep
+    append_plan([planned("c", 0), planned("c", 1)])  # a resumed sweep adds only c seed 1
+    assert len((results / PLAN_FILE).read_text().splitlines()) == 4
     problems = "\n".join(write_report(results, tmp_path / "out").problems)
     assert "missing: c text2image seed 0 (profile smoke, protocol task, budget " \
            "samples=1000, evaluator embedded)" in problems
