@@ -139,10 +139,11 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
     """Run every config not yet done, ``jobs`` trainings at a time (see the module doc)."""
     outcome = SweepOutcome()
     append_plan(configs)
+    folders = {config.results_dir for config in configs}
+    done_keys = set().union(*(completed_keys(folder) for folder in folders))
     pending = []
     for config in configs:
-        config.results_dir.mkdir(parents=True, exist_ok=True)
-        if config.run_key() in completed_keys(config.results_dir):
+        if config.run_key() in done_keys:
             outcome.skipped.append(config.run_key())
         else:
             pending.append(config)
