@@ -29,7 +29,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 BUDGET_KINDS = ("samples", "steps", "flops", "seconds")
 CHECKPOINT_FRACTIONS = (1 / 8, 1 / 4, 1 / 2, 1.0)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.cache import atomic_path
-from benchmark.errors import UserError
+from benchmark.core.cache import atomic_path
+from benchmark.core.errors import UserError
 from benchmark.records import RunRecord, provenance
 
 SWEEP_KEYS = ("methods", "tasks", "seeds", "profile", "budget", "protocol")

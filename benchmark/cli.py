@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar, NoReturn
 
-from benchmark.errors import UserError
-from benchmark.registry import did_you_mean
+from benchmark.core.errors import UserError
+from benchmark.core.registry import did_you_mean
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,7 +50,7 @@ def _method_names(text: str) -> list[str]:
 
 def _task_names(text: str) -> list[str]:
     """``directed``, ``all`` or comma-separated task names."""
-    from benchmark.tasks import all_tasks
+    from benchmark.core.tasks import all_tasks
 
     if text in ("directed", "all"):
         return [t.name for t in all_tasks() if text == "all" or t.kind == "directed"]
@@ -106,7 +106,7 @@ class RunCommand(Command):
         parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
     def __call__(self, args: argparse.Namespace) -> int:
-        from benchmark.tasks import parse_task
+        from benchmark.core.tasks import parse_task
         from methods import METHODS
         from metrics.evaluators import check_evaluator_kind
 
@@ -151,7 +151,7 @@ class LsCommand(Command):
                 f"cannot list '{args.subject}': {did_you_mean(args.subject, list(self.subjects))}"
             )
         if args.subject == "tasks":
-            from benchmark.tasks import all_tasks
+            from benchmark.core.tasks import all_tasks
 
             for task in all_tasks():
                 print(f"{task.name:<18} {task.kind}")

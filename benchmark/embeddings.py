@@ -15,9 +15,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
-from benchmark.cache import atomic_path, cache_root, config_hash
-from benchmark.data.media_split import MediaSplit
-from benchmark.modalities import MODALITIES, Modality
+from benchmark.core.cache import atomic_path, cache_root, config_hash
+from benchmark.core.media_split import MediaSplit
+from benchmark.core.modalities import MODALITIES, Modality
 
 
 @dataclass

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmark.data.media_split import MediaSplit
-from benchmark.modalities import Modality
-from benchmark.tasks import Task
+from benchmark.core.media_split import MediaSplit
+from benchmark.core.modalities import Modality
+from benchmark.core.tasks import Task
 from metrics.alignment import ALIGNMENT_SCORES, retrieval_at_1
 from metrics.attribute_accuracy import attribute_accuracy
 from metrics.captioning import bleu4, cider_d

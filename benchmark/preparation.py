@@ -10,9 +10,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.data.media_split import MediaSplit
+from benchmark.core.media_split import MediaSplit
+from benchmark.core.modalities import Modality
 from benchmark.embeddings import EmbeddedSplit
-from benchmark.modalities import Modality
 from benchmark.profiles import Profile
 
 
@@ -60,10 +60,10 @@ def prepare_inputs(profile: Profile, progress: bool = True) -> PreparedInputs:
 def prepare(profile_name: str, preview_dir: Path) -> tuple[list[Path], dict[str, dict]]:
     """``python -m benchmark prepare``: build the caches; return the preview files and the
     embedded evaluators' ceilings on the real test split (every directed task's)."""
+    from benchmark.core.tasks import all_tasks
     from benchmark.data.scenes import write_preview
     from benchmark.evaluation import RealReference, evaluator_ceilings
     from benchmark.profiles import PROFILES
-    from benchmark.tasks import all_tasks
     from metrics.evaluators import embedded_evaluators
 
     profile = PROFILES.get(profile_name)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.backbones import BackboneConfig
+from benchmark.core.registry import Registry
 from benchmark.data.scenes import ScenesConfig
-from benchmark.registry import Registry
 from metrics.contrastive_judges import ContrastiveJudgeConfig
 from metrics.judges import JudgeConfig
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.cache import atomic_path
+from benchmark.core.cache import atomic_path
 
 SCHEMA_VERSION = 2
 

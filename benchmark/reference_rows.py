@@ -29,14 +29,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmark.cache import atomic_path, cache_root, config_hash
+from benchmark.core.cache import atomic_path, cache_root, config_hash
+from benchmark.core.tasks import Task
 from benchmark.evaluation import RealReference, evaluator_ceilings, score_target
 from benchmark.profiles import Profile
-from benchmark.tasks import Task
 from metrics.value import MetricValue
 
 _EVALUATION_SOURCES = ("benchmark/evaluation.py", "benchmark/reference_rows.py", "metrics",
-                       "benchmark/backbones", "benchmark/media")
+                       "benchmark/backbones", "benchmark/core/media")
 _REPOSITORY = Path(__file__).resolve().parent.parent
 
 

@@ -23,12 +23,14 @@ import numpy as np
 import torch
 
 from benchmark.budget import Budget, BudgetCallback, training_flops_per_step
-from benchmark.cache import config_hash
-from benchmark.data.media_split import MediaSplit
+from benchmark.core.cache import config_hash
+from benchmark.core.errors import UserError
+from benchmark.core.media_split import MediaSplit
+from benchmark.core.modalities import MODALITIES
+from benchmark.core.registry import did_you_mean
+from benchmark.core.tasks import Task, all_tasks, parse_task
 from benchmark.efficiency import function_evaluations_per_item, peak_memory_mb
-from benchmark.errors import UserError
 from benchmark.evaluation import Media, RealReference, score_target
-from benchmark.modalities import MODALITIES
 from benchmark.preparation import stage
 from benchmark.profiles import PROFILES, Profile
 from benchmark.records import (
@@ -39,8 +41,6 @@ from benchmark.records import (
     write_samples,
 )
 from benchmark.reference_rows import reference_rows
-from benchmark.registry import did_you_mean
-from benchmark.tasks import Task, all_tasks, parse_task
 from methods import METHODS
 from metrics.evaluators import (
     Evaluators,

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from benchmark.records import RunRecord, provenance, read_record, write_record
 from benchmark.runner import RunConfig, validate
 from benchmark.sweep_plan import append_plan
@@ -110,7 +110,7 @@ def _command(group: Sequence[RunConfig]) -> list[str]:
 
 
 def _failed_record(config: RunConfig, error: str) -> RunRecord:
-    from benchmark.cache import config_hash
+    from benchmark.core.cache import config_hash
 
     identity = config.identity()
     return RunRecord(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from benchmark.registry import Registry
+from benchmark.core.registry import Registry
 
 METHODS: Registry[type] = Registry("method")
 

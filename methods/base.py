@@ -19,10 +19,10 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
-from benchmark.errors import UserError
-from benchmark.modalities import MODALITIES, Modality
-from benchmark.registry import did_you_mean
-from benchmark.tasks import Task
+from benchmark.core.errors import UserError
+from benchmark.core.modalities import MODALITIES, Modality
+from benchmark.core.registry import did_you_mean
+from benchmark.core.tasks import Task
 
 Batch = dict[str, Any]
 

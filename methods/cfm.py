@@ -52,9 +52,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from benchmark.errors import UserError
-from benchmark.modalities import Modality
-from benchmark.registry import did_you_mean
+from benchmark.core.errors import UserError
+from benchmark.core.modalities import Modality
+from benchmark.core.registry import did_you_mean
 from methods.drift_network import DriftNetwork
 from methods.pairwise import PairwiseMethod
 

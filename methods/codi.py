@@ -55,9 +55,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from benchmark.errors import UserError
-from benchmark.modalities import Modality
-from benchmark.tasks import Task
+from benchmark.core.errors import UserError
+from benchmark.core.modalities import Modality
+from benchmark.core.tasks import Task
 from methods.base import AnyToAnyMethod, Batch, count_parameters
 from methods.drift_network import DriftNetwork
 

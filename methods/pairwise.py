@@ -28,8 +28,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from benchmark.modalities import MODALITIES, Modality
-from benchmark.tasks import Task, all_tasks
+from benchmark.core.modalities import MODALITIES, Modality
+from benchmark.core.tasks import Task, all_tasks
 from methods.base import AnyToAnyMethod, Batch, count_parameters
 
 Pair = tuple[Modality, Modality]
@@ -72,7 +72,7 @@ class PairwiseMethod(AnyToAnyMethod):
         dims: embedding width per modality (widths may differ).
         preset: a key of ``presets``.
         tasks: the tasks this instance must serve; ``None`` means every task of
-            :func:`~benchmark.tasks.all_tasks` over the modalities in ``dims``. Models
+            :func:`~benchmark.core.tasks.all_tasks` over the modalities in ``dims``. Models
             are built only for the pairs these tasks need.
         **overrides: replace fields of the preset's config.
     """

@@ -7,7 +7,7 @@ produced the numbers. Numbers under different evaluators never share a column.
 
 from __future__ import annotations
 
-from benchmark.registry import Registry
+from benchmark.core.registry import Registry
 
 METRICS: Registry[str] = Registry("metric")
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from metrics.value import MetricValue, mean_with_bootstrap
 
 _ROWS_PER_BLOCK = 1_024  # bounds the [block, N] similarity matrices of ais and r_at_1

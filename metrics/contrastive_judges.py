@@ -35,11 +35,11 @@ from torch import Tensor, nn
 from torch.nn.functional import normalize
 from tqdm.auto import tqdm
 
-from benchmark.cache import atomic_path, cache_root, config_hash
-from benchmark.data.media_split import MediaSplit
-from benchmark.errors import UserError
-from benchmark.media.logmel import LogMel, LogMelConfig
-from benchmark.modalities import Modality
+from benchmark.core.cache import atomic_path, cache_root, config_hash
+from benchmark.core.errors import UserError
+from benchmark.core.media.logmel import LogMel, LogMelConfig
+from benchmark.core.media_split import MediaSplit
+from benchmark.core.modalities import Modality
 from metrics.judges import FEATURE_DIM, _audio_trunk
 
 Pair = tuple[Modality, Modality]

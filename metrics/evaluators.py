@@ -24,8 +24,8 @@ from typing import Protocol
 
 import numpy as np
 
-from benchmark.errors import UserError
-from benchmark.modalities import MODALITIES, Modality
+from benchmark.core.errors import UserError
+from benchmark.core.modalities import MODALITIES, Modality
 
 EVALUATOR_KINDS = ("embedded", "pretrained")
 CAPTION_EVALUATOR = "coco-caption"
@@ -163,6 +163,6 @@ def pretrained_evaluators(attribute_judges: dict, contrastive_judges: dict,
 
 def check_evaluator_kind(kind: str) -> None:
     if kind not in EVALUATOR_KINDS:
-        from benchmark.registry import did_you_mean
+        from benchmark.core.registry import did_you_mean
 
         raise UserError(f"unknown evaluator '{kind}': {did_you_mean(kind, list(EVALUATOR_KINDS))}")

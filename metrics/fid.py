@@ -30,7 +30,7 @@ from cleanfid.resize import make_resizer
 from PIL import Image
 from torch import Tensor
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from metrics.frechet import frechet_metric
 from metrics.judges import AttributeJudge
 from metrics.value import MetricValue

@@ -25,11 +25,11 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from benchmark.cache import atomic_path, cache_root, config_hash
-from benchmark.data.media_split import MediaSplit
-from benchmark.media.logmel import LogMel
-from benchmark.media.tokenizer import WordTokenizer
-from benchmark.modalities import MODALITIES, Modality
+from benchmark.core.cache import atomic_path, cache_root, config_hash
+from benchmark.core.media.logmel import LogMel
+from benchmark.core.media.tokenizer import WordTokenizer
+from benchmark.core.media_split import MediaSplit
+from benchmark.core.modalities import MODALITIES, Modality
 
 FEATURE_DIM = 128
 
@@ -96,7 +96,7 @@ class AttributeJudge(nn.Module):
         if modality == "image":
             self.trunk = _image_trunk(image_size)
         elif modality == "audio":
-            from benchmark.media.logmel import LogMelConfig
+            from benchmark.core.media.logmel import LogMelConfig
 
             self.log_mel = LogMel(LogMelConfig(sample_rate=sample_rate))
             self.trunk = _audio_trunk(self.log_mel.config.n_mels, self.log_mel.frames(num_samples))

@@ -35,7 +35,7 @@ from unittest import mock
 
 import numpy as np
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from metrics.weights import CLAP, CLAP_AUDIO_MODEL, ROBERTA_FILES, WeightsConfig
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before laion_clap pulls in transformers

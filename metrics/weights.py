@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import UserError
-from benchmark.registry import did_you_mean
+from benchmark.core.errors import UserError
+from benchmark.core.registry import did_you_mean
 
 WEIGHTS_ENV = "ANYBENCH_WEIGHTS"
 DEFAULT_ROOT = Path("weights")

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import metrics.alignment as alignment
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from metrics.alignment import ais, clap_score, clip_score, paired_cosine, retrieval_at_1
 
 S = 1 / np.sqrt(2)

@@ -21,8 +21,8 @@ from benchmark.backbones import (
     backbone_path,
     load_backbones,
 )
-from benchmark.data.media_split import MediaSplit
-from benchmark.media.tokenizer import split_words
+from benchmark.core.media.tokenizer import split_words
+from benchmark.core.media_split import MediaSplit
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (40, 60, 230)}
 PITCHES = {"red": 440.0, "green": 660.0, "blue": 990.0}

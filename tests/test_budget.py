@@ -7,7 +7,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from benchmark.budget import Budget, BudgetCallback, training_flops_per_step
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 BATCH = 16
 # forward x @ W^T: 2 * 16 * 8 * 4 multiply-adds; weight gradient: as many (inputs need none)

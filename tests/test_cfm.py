@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from benchmark.errors import UserError
-from benchmark.modalities import MODALITIES
-from benchmark.tasks import all_tasks, parse_task
+from benchmark.core.errors import UserError
+from benchmark.core.modalities import MODALITIES
+from benchmark.core.tasks import all_tasks, parse_task
 from methods.cfm import CFM
 
 PAPER_PAIR = 941_022_720  # CrossFlow's 0.95B backbone size, as its flow-matching baseline

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from benchmark.check import compare, make_baseline, tolerance, write_baseline
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from benchmark.records import RunRecord, read_record, write_record
 
 ATTR = "image.attr_acc[judge:scenes-v1]"

@@ -9,9 +9,9 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from benchmark.errors import UserError
-from benchmark.modalities import MODALITIES
-from benchmark.tasks import all_tasks, parse_task
+from benchmark.core.errors import UserError
+from benchmark.core.modalities import MODALITIES
+from benchmark.core.tasks import all_tasks, parse_task
 from methods.codi import CoDi
 
 # Per target: a 1152x12 drift network with a 768-d condition (178,684,032 + 885,888) and a

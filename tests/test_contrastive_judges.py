@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import metrics.contrastive_judges as contrastive
+from benchmark.core.errors import UserError
 from benchmark.data.scenes import ScenesConfig, generate_split
-from benchmark.errors import UserError
 from metrics.contrastive_judges import (
     PAIRS,
     ContrastiveJudge,

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from benchmark.errors import UserError
-from benchmark.modalities import MODALITIES
-from benchmark.tasks import all_tasks, parse_task
+from benchmark.core.errors import UserError
+from benchmark.core.modalities import MODALITIES
+from benchmark.core.tasks import all_tasks, parse_task
 from methods.crossflow import CrossFlow
 
 PAPER_PAIR = 957_570_817  # the published 0.95B

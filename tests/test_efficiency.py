@@ -3,8 +3,8 @@
 import torch
 from torch import nn
 
+from benchmark.core.tasks import parse_task
 from benchmark.efficiency import counting_rows, function_evaluations_per_item, peak_memory_mb
-from benchmark.tasks import parse_task
 from methods.flowbind import FlowBind
 
 DIMS = {"text": 8, "image": 8, "audio": 8}

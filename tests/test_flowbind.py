@@ -9,9 +9,9 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from benchmark.errors import UserError
-from benchmark.modalities import MODALITIES
-from benchmark.tasks import Task, all_tasks, parse_task
+from benchmark.core.errors import UserError
+from benchmark.core.modalities import MODALITIES
+from benchmark.core.tasks import Task, all_tasks, parse_task
 from methods.flowbind import FlowBind
 
 PAPER_DRIFT = 178_684_032

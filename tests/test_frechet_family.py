@@ -8,8 +8,8 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
+from benchmark.core.errors import UserError
 from benchmark.data.scenes import ScenesConfig, generate_split
-from benchmark.errors import UserError
 from metrics.fad import fad, judge_audio_features
 from metrics.fid import (
     INCEPTION_FILE,

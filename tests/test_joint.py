@@ -9,9 +9,9 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from benchmark.errors import UserError
-from benchmark.modalities import MODALITIES
-from benchmark.tasks import all_tasks, parse_task
+from benchmark.core.errors import UserError
+from benchmark.core.modalities import MODALITIES
+from benchmark.core.tasks import all_tasks, parse_task
 from methods.joint import Joint
 
 # U-ViT 1536 wide, 31 blocks (depth 30) with 15 long skips, over three 768-d slots:

@@ -17,7 +17,7 @@ from PIL import Image
 from torch import nn
 from transformers import RobertaConfig, RobertaModel, RobertaTokenizer
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from metrics.pretrained_clap import PretrainedClap, load_clap_state
 from metrics.pretrained_clip import PretrainedClip, tag_options
 from metrics.weights import (

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from benchmark import reference_rows as module
+from benchmark.core.tasks import parse_task
 from benchmark.profiles import PROFILES
-from benchmark.tasks import parse_task
 from metrics.value import MetricValue
 
 
@@ -55,7 +55,7 @@ def test_pretrained_evaluators_are_never_cached(computed):
 
 def test_the_fingerprint_changes_with_any_metrics_source(tmp_path):
     for name in ("benchmark/evaluation.py", "benchmark/reference_rows.py", "metrics/fid.py",
-                 "benchmark/backbones/audio.py", "benchmark/media/logmel.py"):
+                 "benchmark/backbones/audio.py", "benchmark/core/media/logmel.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x = 1\n")
     before = module.evaluation_code_fingerprint(tmp_path)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from benchmark.records import RunRecord, write_record, write_samples
 from benchmark.report import write_report
 from benchmark.report.tables import task_arrow

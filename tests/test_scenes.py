@@ -10,7 +10,8 @@ import pytest
 import soundfile
 from PIL import Image
 
-from benchmark.data.media_split import MediaSplit
+from benchmark.core.media_split import MediaSplit
+from benchmark.core.modalities import MODALITIES
 from benchmark.data.scenes import (
     ATTRIBUTE_NAMES,
     ATTRIBUTE_VALUES,
@@ -23,7 +24,6 @@ from benchmark.data.scenes import (
 from benchmark.data.scenes_audio import COLOUR_PITCH_HZ
 from benchmark.data.scenes_caption import SYNONYMS, TEMPLATES
 from benchmark.data.scenes_image import COLOUR_RGB
-from benchmark.modalities import MODALITIES
 
 SMALL = ScenesConfig(n_train=300, n_test=30)
 

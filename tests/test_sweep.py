@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmark import sweep
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from benchmark.runner import RunConfig
 from benchmark.sweep_plan import planned_runs
 

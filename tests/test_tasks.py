@@ -1,7 +1,7 @@
 import pytest
 
-from benchmark.errors import UserError
-from benchmark.tasks import Task, all_tasks, parse_task
+from benchmark.core.errors import UserError
+from benchmark.core.tasks import Task, all_tasks, parse_task
 
 
 def test_all_tasks_has_six_directed_three_many_to_one_three_one_to_many():

@@ -1,6 +1,6 @@
 import pytest
 
-from benchmark.media.tokenizer import WordTokenizer
+from benchmark.core.media.tokenizer import WordTokenizer
 
 CAPTIONS = [
     "A big red circle, bottom-left.",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from metrics.weights import (
     CLAP,
     CLIP,

@@ -20,9 +20,9 @@ from benchmark.backbones.base import Backbone
 from benchmark.backbones.image import ImageBackbone
 from benchmark.backbones.text import TextBackbone
 from benchmark.backbones.training import BACKBONES, BackboneConfig, train_backbone
-from benchmark.cache import atomic_path, cache_root, config_hash
-from benchmark.data.media_split import MediaSplit
-from benchmark.modalities import MODALITIES, Modality
+from benchmark.core.cache import atomic_path, cache_root, config_hash
+from benchmark.core.media_split import MediaSplit
+from benchmark.core.modalities import MODALITIES, Modality
 
 __all__ = [
     "AudioBackbone",

@@ -1,7 +1,7 @@
 """Audio backbone: an MLP autoencoder on normalized log-mel spectrograms.
 
 Input: ``x = (L - m) / s`` with ``L`` the ``[n_mels, frames]`` log-mel map of a waveform
-(``benchmark.media.logmel``) and ``m, s`` one global mean and std of the training log-mels.
+(``benchmark.core.media.logmel``) and ``m, s`` one global mean and std of the training log-mels.
 Encoder: flatten -> Linear -> SiLU -> Linear(D). Decoder: Linear -> SiLU -> Linear ->
 ``[n_mels, frames]``, trained with mean squared error. Waveforms come back through
 ``L = x * s + m`` and Griffin-Lim (``LogMel.invert``) at the original length.
@@ -16,8 +16,8 @@ import torch
 from torch import Tensor, nn
 
 from benchmark.backbones.base import Backbone
-from benchmark.data.media_split import MediaSplit
-from benchmark.media.logmel import LogMel, LogMelConfig
+from benchmark.core.media.logmel import LogMel, LogMelConfig
+from benchmark.core.media_split import MediaSplit
 
 HIDDEN = 256
 CHUNK = 1024

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from benchmark.data.media_split import MediaSplit
-from benchmark.modalities import Modality
+from benchmark.core.media_split import MediaSplit
+from benchmark.core.modalities import Modality
 
 Media = list[str] | np.ndarray
 """Captions, ``uint8 [B, H, W, 3]`` images or ``float32 [B, S]`` waveforms."""

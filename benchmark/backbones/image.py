@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from benchmark.backbones.base import Backbone
-from benchmark.data.media_split import MediaSplit
+from benchmark.core.media_split import MediaSplit
 
 CHANNELS = (16, 32, 64)
 GROUPS = 8

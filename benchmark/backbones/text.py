@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from benchmark.backbones.base import Backbone
-from benchmark.data.media_split import MediaSplit
-from benchmark.media.tokenizer import WordTokenizer
+from benchmark.core.media.tokenizer import WordTokenizer
+from benchmark.core.media_split import MediaSplit
 
 EMBEDDING = 64
 HIDDEN = 128

@@ -23,8 +23,8 @@ from benchmark.backbones.audio import AudioBackbone
 from benchmark.backbones.base import Backbone
 from benchmark.backbones.image import ImageBackbone
 from benchmark.backbones.text import TextBackbone
-from benchmark.data.media_split import MediaSplit
-from benchmark.modalities import Modality
+from benchmark.core.media_split import MediaSplit
+from benchmark.core.modalities import Modality
 
 BACKBONES: dict[Modality, type[Backbone]] = {
     "text": TextBackbone,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmark.registry import Registry
+from benchmark.core.registry import Registry
 
 DATASETS: Registry[type] = Registry("dataset")
 

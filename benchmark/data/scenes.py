@@ -36,12 +36,12 @@ import soundfile
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
-from benchmark.cache import atomic_path, cache_root, config_hash
-from benchmark.data.media_split import MediaSplit
+from benchmark.core.cache import atomic_path, cache_root, config_hash
+from benchmark.core.media_split import MediaSplit
+from benchmark.core.modalities import MODALITIES, Modality
 from benchmark.data.scenes_audio import render_audio
 from benchmark.data.scenes_caption import render_captions
 from benchmark.data.scenes_image import render_images
-from benchmark.modalities import MODALITIES, Modality
 
 ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
     "shape": ("circle", "square", "triangle", "diamond", "cross"),

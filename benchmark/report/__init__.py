@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from benchmark.report.aggregate import results_frame
 from benchmark.report.collection import load_collection, setting
 from benchmark.report.page import gallery, write_page

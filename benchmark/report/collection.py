@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from benchmark.records import RunRecord
 from benchmark.sweep_plan import planned_runs
 

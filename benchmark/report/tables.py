@@ -58,7 +58,7 @@ def task_arrow(task: str) -> str:
 def task_order(tasks) -> list[str]:
     """The tasks in the registry's order (the six directed ones first, as the papers list
     them), unknown names last, alphabetically."""
-    from benchmark.tasks import all_tasks
+    from benchmark.core.tasks import all_tasks
 
     known = [t.name for t in all_tasks()]
     return sorted(set(tasks), key=lambda t: (known.index(t) if t in known else len(known), t))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.modalities import MODALITIES, Modality
+from benchmark.core.modalities import MODALITIES, Modality
 
 
 @dataclass

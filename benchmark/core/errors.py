@@ -7,3 +7,10 @@ exception is a bug and keeps its traceback.
 
 class UserError(Exception):
     """Bad input from the user: the message names the problem and the fix."""
+
+
+class RefusedTask(UserError):
+    """A method cannot serve a task by design (e.g. a pair model it does not build).
+
+    Sweeps skip such runs and list them as refused instead of failing.
+    """

@@ -11,11 +11,13 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 CACHE_ENV = "ANYBENCH_CACHE"
 
@@ -52,3 +54,26 @@ def atomic_path(final: Path, *, overwrite: bool = True) -> Iterator[Path]:
             os.link(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def load_or_build(
+    path: Path,
+    build: Callable[[], T],
+    *,
+    save: Callable[[T, Path], None],
+    load: Callable[[Path], T],
+) -> T:
+    """``load(path)`` when ``path`` exists, else ``build()``, saved atomically to ``path``.
+
+    ``path`` must be named by a content key (:func:`config_hash` of everything that
+    changes what ``build`` returns), so an existing file is always the right one.
+    ``save(value, tmp)`` writes to a temporary file beside ``path`` that is moved into
+    place only when it returns; a crash leaves no file, and the next call builds again.
+    For artifacts made of several files, ``path`` is the completion marker written last.
+    """
+    if path.exists():
+        return load(path)
+    value = build()
+    with atomic_path(path) as tmp:
+        save(value, tmp)
+    return value

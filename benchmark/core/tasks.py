@@ -11,9 +11,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from benchmark.errors import UserError
-from benchmark.modalities import MODALITIES, Modality
-from benchmark.registry import did_you_mean
+from benchmark.core.errors import UserError
+from benchmark.core.modalities import MODALITIES, Modality
+from benchmark.core.registry import did_you_mean
 
 
 def _canonical(modalities: set[str]) -> tuple[Modality, ...]:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 T = TypeVar("T")
 
