@@ -1,8 +1,8 @@
 """Standard conditional flow matching, one model per ordered ``(source, target)`` pair.
 
 The pair model ``v(x, t | c)`` moves Gaussian noise (``t = 0``) to the target embedding
-(``t = 1``) given the source embedding ``c``, along the straight path (sigma_min = 0, the
-rectified-flow convention, time running noise -> data as in FlowBind):
+(``t = 1``) given the source embedding ``c``, along the straight path
+:data:`~methods.paths.TO_DATA` (sigma_min = 0, time running noise -> data as in FlowBind):
 
     x_t = (1 - t) * eps + t * z_tgt,      eps ~ N(0, I),
     L   = mean || v(x_t, t | c) - (z_tgt - eps) ||^2,
@@ -10,7 +10,7 @@ rectified-flow convention, time running noise -> data as in FlowBind):
 with ``t ~ U(0, 1)`` by default (``time_sampling="uniform"``, the standard choice of
 Lipman et al. and of the flow-matching baseline we compare with; ``"logit_normal"``
 draws ``t = sigmoid(n), n ~ N(0, 1)`` as CrossFlow does, and is an option). ``v`` is a
-:class:`~methods.drift_network.DriftNetwork` over the target width with
+:class:`~methods.nets.drift.DriftNetwork` over the target width with
 ``cond_dim = D_src``: the source embedding is projected and added to the time embedding.
 
 **Classifier-free guidance.** With probability ``cond_dropout`` (0.1) a row's condition is
@@ -21,8 +21,8 @@ standardized embedding. Guided velocity, with ``v_c = v(x, t | c)`` and
 
     v = v_u + s * (v_c - v_u);   ``guidance=None`` (or ``s = 1``) is ``v = v_c``.
 
-**Sampling.** ``x_0 = eps ~ N(0, I)`` drawn from the generator, then Euler steps
-``x <- x + dt * v(x, t)`` from ``t = 0`` to ``1``.
+**Sampling.** ``x_0 = eps ~ N(0, I)`` drawn from the generator, then the ODE
+``dx/dt = v(x, t)`` from ``t = 0`` to ``1`` (Euler: ``x <- x + dt * v(x, t)``).
 
 **Many-to-one.** Sources ``c_1..c_n`` never appear together in training (pair groups
 only). Assuming the sources are conditionally independent given the target, Bayes gives
@@ -52,57 +52,33 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from benchmark.core.errors import UserError
 from benchmark.core.modalities import Modality
-from benchmark.core.registry import did_you_mean
-from methods.drift_network import DriftNetwork
+from methods.base import MethodConfig, SamplingCall
+from methods.nets.drift import DriftNetwork, DriftShape
 from methods.pairwise import PairwiseMethod
+from methods.paths import TO_DATA
 
 TIME_SAMPLINGS = ("uniform", "logit_normal")
 
 
-@dataclass(frozen=True)
-class CFMConfig:
-    """Architecture, objective, optimiser and sampling settings of one CFM model.
+@dataclass(frozen=True, kw_only=True)
+class CFMConfig(MethodConfig, DriftShape):
+    """CFM's settings: the template's and each pair's drift network's, then its own.
 
     Attributes:
-        hidden: width of each pair's drift network.
-        depth: number of adaLN-Zero blocks per drift network.
-        lr: Adam learning rate.
-        warmup_steps: linear learning-rate warm-up, then constant.
-        batch_size: rows per training batch.
-        max_steps: default number of optimiser steps for this preset.
-        mlp_ratio: drift block MLP expansion.
-        time_embed_dim: sinusoidal time feature width.
-        time_max_period: ``max_period`` of the sinusoidal time features.
         cond_dropout: probability of replacing a row's condition by the null vector.
         time_sampling: ``"uniform"`` or ``"logit_normal"`` training times.
-        sampling_steps: default Euler steps.
         guidance: default classifier-free guidance scale (``None``: no guidance).
     """
 
-    hidden: int
-    depth: int
-    lr: float
-    warmup_steps: int
-    batch_size: int
-    max_steps: int
-    mlp_ratio: int = 4
-    time_embed_dim: int = 256
-    time_max_period: float = 10.0
     cond_dropout: float = 0.1
     time_sampling: str = "uniform"
-    sampling_steps: int = 20
     guidance: float | None = 1.0
 
     def __post_init__(self) -> None:
-        if self.time_sampling not in TIME_SAMPLINGS:
-            raise UserError(
-                f"unknown CFM time_sampling '{self.time_sampling}': "
-                f"{did_you_mean(self.time_sampling, list(TIME_SAMPLINGS))}"
-            )
-        if not 0.0 <= self.cond_dropout <= 1.0:
-            raise UserError(f"CFM cond_dropout must lie in [0, 1], got {self.cond_dropout}")
+        super().__post_init__()
+        self.check_choice("time_sampling", TIME_SAMPLINGS)
+        self.check_fraction("cond_dropout")
 
 
 class CFMPair(nn.Module):
@@ -110,15 +86,7 @@ class CFMPair(nn.Module):
 
     def __init__(self, source_dim: int, target_dim: int, c: CFMConfig) -> None:
         super().__init__()
-        self.drift = DriftNetwork(
-            target_dim,
-            c.hidden,
-            c.depth,
-            c.mlp_ratio,
-            c.time_embed_dim,
-            c.time_max_period,
-            cond_dim=source_dim,
-        )
+        self.drift = DriftNetwork(target_dim, c, cond_dim=source_dim)
         self.null = nn.Parameter(torch.zeros(source_dim))
 
     def branches(self, x: Tensor, t: Tensor, cond: Tensor) -> tuple[Tensor, Tensor]:
@@ -138,36 +106,23 @@ class CFM(PairwiseMethod):
     """
 
     name: ClassVar[str] = "cfm"
-    label: ClassVar[str] = "CFM"
     presets: ClassVar[Mapping[str, CFMConfig]] = {
         # Sized for a 2-core CPU on 64-d embeddings: one pair model (one directed task) at
         # batch 256 of pair groups (~85 paired rows) takes ~15 ms per optimiser step on one
         # thread, so the default 3000 steps train in about 45-55 s. Guidance 1 (none):
         # on the Gaussian toy problem (tests/test_cfm.py) s = 1.5 already inflated the
         # marginal covariance eight-fold; s = 1 samples the learned conditional itself.
-        "tiny": CFMConfig(
-            hidden=256,
-            depth=3,
-            lr=1e-3,
-            warmup_steps=100,
-            batch_size=256,
-            max_steps=3000,
-        ),
+        "tiny": CFMConfig(hidden=256, depth=3, max_steps=3000),
         # CrossFlow's paper backbone size, its optimiser recipe and 50 Euler steps.
         "paper": CFMConfig(
-            hidden=1536,
-            depth=36,
-            lr=1e-4,
-            warmup_steps=5000,
-            batch_size=1024,
-            max_steps=300_000,
-            sampling_steps=50,
+            hidden=1536, depth=36, lr=1e-4, warmup_steps=5000, batch_size=1024,
+            max_steps=300_000, sampling_steps=50,
         ),
     }
 
     config: CFMConfig
 
-    def _build_pair(self, source: Modality, target: Modality) -> CFMPair:
+    def build_pair(self, source: Modality, target: Modality) -> CFMPair:
         return CFMPair(self.dims[source], self.dims[target], self.config)
 
     def _times(self, n: int, like: Tensor) -> Tensor:
@@ -175,45 +130,29 @@ class CFM(PairwiseMethod):
             return torch.rand(n, device=like.device, dtype=like.dtype)
         return torch.sigmoid(torch.randn(n, device=like.device, dtype=like.dtype))
 
-    def _pair_loss(self, model: nn.Module, source: Tensor, target: Tensor) -> Tensor:
+    def pair_loss(self, model: nn.Module, source: Tensor, target: Tensor) -> Tensor:
         """``mean || v(x_t, t | c) - (z_tgt - eps) ||^2`` with condition dropout."""
         n = target.shape[0]
         t = self._times(n, target)
         eps = torch.randn_like(target)
-        x_t = (1 - t[:, None]) * eps + t[:, None] * target
+        x_t = TO_DATA.sample(eps, target, t)
         drop = torch.rand(n, device=source.device) < self.config.cond_dropout
         cond = torch.where(drop[:, None], model.null.expand_as(source), source)
-        return F.mse_loss(model.drift(x_t, t, cond), target - eps)
+        return F.mse_loss(model.drift(x_t, t, cond), TO_DATA.velocity(eps, target))
 
-    def _start(
-        self,
-        target: Modality,
-        sources: Mapping[Modality, Tensor],
-        generator: torch.Generator | None,
-    ) -> Tensor:
-        """``eps ~ N(0, I)`` of shape ``[B, D_target]``, drawn from ``generator``."""
-        reference = next(iter(sources.values()))
-        shape = (reference.shape[0], self.dims[target])
-        return torch.randn(
-            shape, generator=generator, device=reference.device, dtype=reference.dtype
-        )
+    def initial_state(self, target: Modality, call: SamplingCall) -> Tensor:
+        """``eps ~ N(0, I)`` of shape ``[B, D_target]``, drawn from the call's generator."""
+        return self.noise(target, call.reference, call.generator)
 
-    def _velocity(
-        self,
-        target: Modality,
-        sources: Mapping[Modality, Tensor],
-        x: Tensor,
-        t: Tensor,
-        guidance: float | None,
-    ) -> Tensor:
+    def velocity(self, target: Modality, call: SamplingCall, x: Tensor, t: Tensor) -> Tensor:
         """``mean_i v_u,i + s sum_i (v_c,i - v_u,i)``; just ``v_c`` for one source and s = 1."""
-        scale = 1.0 if guidance is None else guidance
-        if len(sources) == 1 and scale == 1.0:
-            ((source, cond),) = sources.items()
+        if len(call.sources) == 1 and call.guidance is None:
+            ((source, cond),) = call.sources.items()
             return self.pair_model(source, target).drift(x, t, cond)
+        scale = 1.0 if call.guidance is None else call.guidance
         unconditional, difference = torch.zeros_like(x), torch.zeros_like(x)
-        for source, cond in sources.items():
+        for source, cond in call.sources.items():
             v_c, v_u = self.pair_model(source, target).branches(x, t, cond)
             unconditional = unconditional + v_u
             difference = difference + (v_c - v_u)
-        return unconditional / len(sources) + scale * difference
+        return unconditional / len(call.sources) + scale * difference

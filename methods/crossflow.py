@@ -6,7 +6,7 @@ source embedding ``c`` to a Gaussian shaped like the target,
     (mu, log s2) = E(c),      z0 = mu + s * eps,   eps ~ N(0, I),   z0, mu, s2 in R^{D_tgt},
 
 and a drift network ``v(x, t | k)`` (indicator ``k`` in {cond, null}) moves ``z0`` to the
-target ``z1`` along
+target ``z1`` along the straight path of :mod:`methods.paths` (data at ``t = 1``)
 
     x_t = (1 - (1 - smin) t) z0 + t z1,      target velocity z1 - (1 - smin) z0,
 
@@ -15,10 +15,10 @@ with ``smin = 1e-5`` and ``t ~ logit-normal(0, 1)`` (``t = sigmoid(n), n ~ N(0, 
 **Loss**, trained jointly: ``L = L_FM + L_Enc + lambda * L_KL``, where
 
 - ``L_FM = mean || v(x_t, t | k) - (z1 - (1 - smin) z0) ||^2``;
-- ``L_Enc`` is the symmetric CLIP InfoNCE between the normalized ``z0`` and the
-  normalized targets ``z1`` of the rows, with logits ``exp(a) * <z0_i, z1_j>`` and a
-  learnable ``a`` (initialised to ``log(1 / 0.07)``, clamped to ``log 100`` as in CLIP):
-  ``L_Enc = (CE(logits, I) + CE(logits^T, I)) / 2``;
+- ``L_Enc`` is the symmetric CLIP InfoNCE (:func:`~methods.losses.info_nce`) between
+  the normalized ``z0`` and the normalized targets ``z1`` of the rows, with logits
+  ``exp(a) * <z0_i, z1_j>`` and a learnable ``a`` (initialised to ``log(1 / 0.07)``,
+  clamped to ``log 100`` as in CLIP): ``L_Enc = (CE(logits, I) + CE(logits^T, I)) / 2``;
 - ``L_KL`` is summed over dimensions and averaged over rows. ``kl_variant="code"`` (the
   official implementation, default): ``-1/2 sum(1 + log s2 - (0.3 mu)^6 - s2)`` with
   ``lambda = 1e-2``; ``kl_variant="paper"``: ``KL(N(mu, s2) || N(0, I)) =
@@ -33,8 +33,8 @@ learns a flow from ``z0`` that ignores which target belongs to it. The encoder l
 always use the true targets. Guided sampling: ``v = v_u + s (v_c - v_u)``;
 ``guidance=None`` (or ``s = 1``) uses ``v_c`` alone.
 
-**Sampling.** ``z0 = mu + s * eps`` with ``eps`` drawn from the generator, then Euler
-steps ``x <- x + dt * v(x, t)`` from ``t = 0`` to ``1``.
+**Sampling.** ``z0 = mu + s * eps`` with ``eps`` drawn from the generator, then the ODE
+``dx/dt = v(x, t)`` from ``t = 0`` to ``1`` (Euler: ``x <- x + dt * v(x, t)``).
 
 **Many-to-one** (sources never seen jointly: pair groups only). There is no likelihood to
 compose: the flow starts from the source itself. We use the averaging rule FlowBind uses
@@ -56,110 +56,64 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from benchmark.core.errors import UserError
 from benchmark.core.modalities import Modality
-from benchmark.core.registry import did_you_mean
-from methods.anchor_head import ResidualBlock
-from methods.drift_network import DriftNetwork
+from benchmark.core.tasks import Task
+from methods.base import MethodConfig, SamplingCall
+from methods.losses import info_nce
+from methods.nets.drift import DriftNetwork, DriftShape
+from methods.nets.gaussian_mlp import GaussianMLP
 from methods.pairwise import PairwiseMethod
+from methods.paths import StraightPath
 
 KL_VARIANTS = {"code": 1e-2, "paper": 1e-4}
 
 
-@dataclass(frozen=True)
-class CrossFlowConfig:
-    """Architecture, objective, optimiser and sampling settings of one CrossFlow model.
+@dataclass(frozen=True, kw_only=True)
+class CrossFlowConfig(MethodConfig, DriftShape):
+    """CrossFlow's settings: the template's and each pair's drift network's, then its own.
 
     Attributes:
-        hidden: width of each pair's drift network.
-        depth: number of adaLN-Zero blocks per drift network.
         encoder_hidden: width of the variational encoder.
         encoder_blocks: residual blocks in the variational encoder.
-        lr: Adam learning rate.
-        warmup_steps: linear learning-rate warm-up, then constant.
-        batch_size: rows per training batch.
-        max_steps: default number of optimiser steps for this preset.
-        mlp_ratio: drift block MLP expansion.
-        time_embed_dim: sinusoidal time feature width.
-        time_max_period: ``max_period`` of the sinusoidal time features.
         encoder_dropout: dropout inside the encoder's residual blocks.
         sigma_min: ``smin`` of the path.
         null_prob: probability of the null indicator (and a rolled target).
         kl_variant: ``"code"`` or ``"paper"`` KL term (module docstring).
         kl_weight: ``lambda``; ``None`` takes the variant's (1e-2 code, 1e-4 paper).
-        sampling_steps: default Euler steps.
         guidance: default guidance scale ``s`` (``None``: no guidance).
     """
 
-    hidden: int
-    depth: int
     encoder_hidden: int
-    lr: float
-    warmup_steps: int
-    batch_size: int
-    max_steps: int
     encoder_blocks: int = 3
-    mlp_ratio: int = 4
-    time_embed_dim: int = 256
-    time_max_period: float = 10.0
     encoder_dropout: float = 0.0
     sigma_min: float = 1e-5
     null_prob: float = 0.1
     kl_variant: str = "code"
     kl_weight: float | None = None
-    sampling_steps: int = 20
     guidance: float | None = 1.0
 
     def __post_init__(self) -> None:
-        if self.kl_variant not in KL_VARIANTS:
-            raise UserError(
-                f"unknown CrossFlow kl_variant '{self.kl_variant}': "
-                f"{did_you_mean(self.kl_variant, list(KL_VARIANTS))}"
-            )
-        if not 0.0 <= self.null_prob <= 1.0:
-            raise UserError(f"CrossFlow null_prob must lie in [0, 1], got {self.null_prob}")
+        super().__post_init__()
+        self.check_choice("kl_variant", list(KL_VARIANTS))
+        self.check_fraction("null_prob")
 
     @property
     def kl_lambda(self) -> float:
         return KL_VARIANTS[self.kl_variant] if self.kl_weight is None else self.kl_weight
 
 
-class VariationalEncoder(nn.Module):
-    """``c: Tensor[B, D_s]`` -> ``(mu, log s2)``, each ``Tensor[B, D_t]``.
-
-    ``Linear(D_s, H)``, ``blocks`` residual LayerNorm-SiLU-Linear blocks, ``Linear(H, 2 D_t)``.
-    """
-
-    def __init__(self, source_dim: int, target_dim: int, hidden: int, blocks: int, dropout: float):
-        super().__init__()
-        self.layers = nn.Sequential(
-            nn.Linear(source_dim, hidden),
-            *(ResidualBlock(hidden, dropout) for _ in range(blocks)),
-            nn.Linear(hidden, 2 * target_dim),
-        )
-
-    def forward(self, c: Tensor) -> tuple[Tensor, Tensor]:
-        mu, log_var = self.layers(c).chunk(2, dim=-1)
-        return mu, log_var
-
-
 class CrossFlowPair(nn.Module):
-    """One ``source -> target`` model: encoder, indicator-conditioned drift, logit scale."""
+    """One ``source -> target`` model: encoder, indicator-conditioned drift, logit scale.
+
+    The encoder maps ``c: Tensor[B, D_s]`` to ``(mu, log s2)``, each ``Tensor[B, D_t]``.
+    """
 
     def __init__(self, source_dim: int, target_dim: int, c: CrossFlowConfig) -> None:
         super().__init__()
-        self.encoder = VariationalEncoder(
+        self.encoder = GaussianMLP(
             source_dim, target_dim, c.encoder_hidden, c.encoder_blocks, c.encoder_dropout
         )
-        self.drift = DriftNetwork(
-            target_dim,
-            c.hidden,
-            c.depth,
-            c.mlp_ratio,
-            c.time_embed_dim,
-            c.time_max_period,
-            cond_dim=2,
-        )
+        self.drift = DriftNetwork(target_dim, c, cond_dim=2)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
 
     @staticmethod
@@ -184,7 +138,6 @@ class CrossFlow(PairwiseMethod):
     """
 
     name: ClassVar[str] = "crossflow"
-    label: ClassVar[str] = "CrossFlow"
     presets: ClassVar[Mapping[str, CrossFlowConfig]] = {
         # Sized for a 2-core CPU on 64-d embeddings: one pair model (one directed task) at
         # batch 256 of pair groups (~85 paired rows) takes ~21 ms per optimiser step on one
@@ -192,32 +145,22 @@ class CrossFlow(PairwiseMethod):
         # 50). Guidance 1 (none), not the paper's 7: on the Gaussian toy problem
         # (tests/test_crossflow.py) s = 1 matched the target's marginal covariance to 3%,
         # s = 3 to 8%, s = 7 to 20%, with the mean off by 0.28 standard deviations.
-        "tiny": CrossFlowConfig(
-            hidden=256,
-            depth=3,
-            encoder_hidden=256,
-            lr=1e-3,
-            warmup_steps=100,
-            batch_size=256,
-            max_steps=2500,
-        ),
+        "tiny": CrossFlowConfig(hidden=256, depth=3, encoder_hidden=256, max_steps=2500),
         # CrossFlow's 0.95B scale (768-d embeddings), its s = 7 and 50 Euler steps.
         "paper": CrossFlowConfig(
-            hidden=1536,
-            depth=36,
-            encoder_hidden=1536,
-            lr=1e-4,
-            warmup_steps=5000,
-            batch_size=1024,
-            max_steps=300_000,
-            sampling_steps=50,
-            guidance=7.0,
+            hidden=1536, depth=36, encoder_hidden=1536,
+            lr=1e-4, warmup_steps=5000, batch_size=1024, max_steps=300_000,
+            sampling_steps=50, guidance=7.0,
         ),
     }
 
     config: CrossFlowConfig
 
-    def _build_pair(self, source: Modality, target: Modality) -> CrossFlowPair:
+    def build(self, tasks: list[Task]) -> None:
+        self.path = StraightPath(sigma_min=self.config.sigma_min)
+        super().build(tasks)
+
+    def build_pair(self, source: Modality, target: Modality) -> CrossFlowPair:
         return CrossFlowPair(self.dims[source], self.dims[target], self.config)
 
     def _kl(self, mu: Tensor, log_var: Tensor) -> Tensor:
@@ -225,61 +168,42 @@ class CrossFlow(PairwiseMethod):
         reach = (0.3 * mu) ** 6 if self.config.kl_variant == "code" else mu**2
         return (-0.5 * (1 + log_var - reach - log_var.exp()).sum(dim=1)).mean()
 
-    def _pair_loss(self, model: nn.Module, source: Tensor, target: Tensor) -> Tensor:
+    def pair_loss(self, model: nn.Module, source: Tensor, target: Tensor) -> Tensor:
         """``L_FM + L_Enc + lambda * L_KL`` on one pair's rows (module docstring)."""
         c = self.config
         n = target.shape[0]
         mu, log_var = model.encoder(source)
         z0 = mu + (0.5 * log_var).exp() * torch.randn_like(mu)
 
-        logits = model.logit_scale.clamp(max=math.log(100)).exp() * (
-            F.normalize(z0, dim=1) @ F.normalize(target, dim=1).T
-        )
-        labels = torch.arange(n, device=target.device)
-        contrastive = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+        scale = model.logit_scale.clamp(max=math.log(100)).exp()
+        contrastive = info_nce(scale * (F.normalize(z0, dim=1) @ F.normalize(target, dim=1).T))
 
         null = torch.rand(n, device=target.device) < c.null_prob
         z1 = torch.where(null[:, None], target.roll(1, dims=0), target)
-        t = torch.sigmoid(torch.randn(n, device=target.device, dtype=target.dtype))[:, None]
-        x_t = (1 - (1 - c.sigma_min) * t) * z0 + t * z1
-        velocity = model.drift(x_t, t[:, 0], model.indicator(null).to(x_t.dtype))
-        flow = F.mse_loss(velocity, z1 - (1 - c.sigma_min) * z0)
+        t = torch.sigmoid(torch.randn(n, device=target.device, dtype=target.dtype))
+        x_t = self.path.sample(z0, z1, t)
+        velocity = model.drift(x_t, t, model.indicator(null).to(x_t.dtype))
+        flow = F.mse_loss(velocity, self.path.velocity(z0, z1))
         return flow + contrastive + c.kl_lambda * self._kl(mu, log_var)
 
-    def _start(
-        self,
-        target: Modality,
-        sources: Mapping[Modality, Tensor],
-        generator: torch.Generator | None,
-    ) -> Tensor:
-        """``mean_i (mu_i + s_i * eps)`` with one ``eps ~ N(0, I)`` from ``generator``."""
-        reference = next(iter(sources.values()))
-        shape = (reference.shape[0], self.dims[target])
-        eps = torch.randn(
-            shape, generator=generator, device=reference.device, dtype=reference.dtype
-        )
+    def initial_state(self, target: Modality, call: SamplingCall) -> Tensor:
+        """``mean_i (mu_i + s_i * eps)`` with one ``eps ~ N(0, I)`` from the call's generator."""
+        eps = self.noise(target, call.reference, call.generator)
         starts = []
-        for source, c in sources.items():
+        for source, c in call.sources.items():
             mu, log_var = self.pair_model(source, target).encoder(c)
             starts.append(mu + (0.5 * log_var).exp() * eps)
         return torch.stack(starts).mean(dim=0)
 
-    def _velocity(
-        self,
-        target: Modality,
-        sources: Mapping[Modality, Tensor],
-        x: Tensor,
-        t: Tensor,
-        guidance: float | None,
-    ) -> Tensor:
+    def velocity(self, target: Modality, call: SamplingCall, x: Tensor, t: Tensor) -> Tensor:
         """``mean_i [v_u,i + s (v_c,i - v_u,i)]``; ``mean_i v_c,i`` when ``s`` is None or 1."""
         velocities = []
-        for source in sources:
+        for source in call.sources:
             model = self.pair_model(source, target)
-            if guidance is None or guidance == 1.0:
+            if call.guidance is None:
                 cond = model.indicator(torch.zeros(x.shape[0], device=x.device)).to(x.dtype)
                 velocities.append(model.drift(x, t, cond))
             else:
                 v_c, v_u = model.branches(x, t)
-                velocities.append(v_u + guidance * (v_c - v_u))
+                velocities.append(v_u + call.guidance * (v_c - v_u))
         return torch.stack(velocities).mean(dim=0)

@@ -39,15 +39,15 @@ much probability mass on the anchor end as the code puts on the data end.
 No KL term is used in either variant (the code computes one and discards it).
 
 **Inference.** A source is encoded by integrating its flow backward from ``t = 1`` to
-``t = 0`` with Euler steps ``z <- z - dt * v_src(z, t)``; several sources are fused by
+``t = 0`` (Euler: ``z <- z - dt * v_src(z, t)``); several sources are fused by
 averaging their anchors; each target is decoded by integrating forward from ``t = 0``
-to ``t = 1`` with ``x <- x + dt * v_tgt(x, t)``. Sampling is deterministic and has no
-guidance. The heads are not needed for serving.
+to ``t = 1`` (Euler: ``x <- x + dt * v_tgt(x, t)``). Sampling is deterministic and has
+no guidance. The heads are not needed for serving.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -55,32 +55,31 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from benchmark.core.errors import UserError
 from benchmark.core.modalities import Modality
-from benchmark.core.registry import did_you_mean
 from benchmark.core.tasks import Task
-from methods.anchor_head import AnchorHead
-from methods.base import AnyToAnyMethod, Batch, count_parameters
-from methods.drift_network import DriftNetwork
+from methods.base import (
+    AnyToAnyMethod,
+    Batch,
+    MethodConfig,
+    Objective,
+    SamplingCall,
+    count_parameters,
+    present_matrix,
+)
+from methods.nets.drift import DriftNetwork, DriftShape
+from methods.nets.gaussian_mlp import GaussianMLP
+from methods.paths import TO_DATA
+from methods.sampling import Velocity, time_column
 
 LOSS_VARIANTS = ("code", "paper")
 
 
-@dataclass(frozen=True)
-class FlowBindConfig:
-    """Architecture, objective, optimiser and sampling settings of one FlowBind model.
+@dataclass(frozen=True, kw_only=True)
+class FlowBindConfig(MethodConfig, DriftShape):
+    """FlowBind's settings: the template's and the drift networks', then its own.
 
     Attributes:
-        hidden: width of each drift network's residual stream.
-        depth: number of adaLN-Zero blocks per drift network.
         head_hidden: width of each anchor head.
-        lr: Adam learning rate.
-        warmup_steps: linear learning-rate warm-up, then constant.
-        batch_size: rows per training batch.
-        max_steps: default number of optimiser steps for this preset.
-        mlp_ratio: drift block MLP expansion.
-        time_embed_dim: sinusoidal time feature width.
-        time_max_period: ``max_period`` of the sinusoidal time features.
         head_blocks: residual blocks per anchor head.
         head_dropout: dropout inside the anchor heads.
         anchor_variance: the fixed per-modality anchor variance ``s2``.
@@ -91,16 +90,7 @@ class FlowBindConfig:
         sampling_steps: default Euler steps for encoding and for decoding.
     """
 
-    hidden: int
-    depth: int
     head_hidden: int
-    lr: float
-    warmup_steps: int
-    batch_size: int
-    max_steps: int
-    mlp_ratio: int = 4
-    time_embed_dim: int = 256
-    time_max_period: float = 10.0
     head_blocks: int = 3
     head_dropout: float = 0.1
     anchor_variance: float = 10.0
@@ -111,16 +101,10 @@ class FlowBindConfig:
     sampling_steps: int = 10
 
     def __post_init__(self) -> None:
-        if self.loss_variant not in LOSS_VARIANTS:
-            raise UserError(
-                f"unknown FlowBind loss_variant '{self.loss_variant}': "
-                f"{did_you_mean(self.loss_variant, list(LOSS_VARIANTS))}"
-            )
-        for name in ("modality_dropout", "t_one_fraction", "paper_alpha"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise UserError(f"FlowBind {name} must lie in [0, 1], got {getattr(self, name)}")
-        if self.anchor_variance <= 0:
-            raise UserError(f"FlowBind anchor_variance must be > 0, got {self.anchor_variance}")
+        super().__post_init__()
+        self.check_choice("loss_variant", LOSS_VARIANTS)
+        self.check_fraction("modality_dropout", "t_one_fraction", "paper_alpha")
+        self.check_positive("anchor_variance")
 
 
 class FlowBind(AnyToAnyMethod):
@@ -130,6 +114,7 @@ class FlowBind(AnyToAnyMethod):
     used only in training. :meth:`parameter_count` counts only the drift networks a set
     of tasks needs (what serving costs); :meth:`trainable_parameter_count` counts
     everything that is trained, heads included (the paper's 568M for three modalities).
+    ``tasks`` does not change what is built: any subset of the flows serves any task.
     """
 
     name: ClassVar[str] = "flowbind"
@@ -139,63 +124,24 @@ class FlowBind(AnyToAnyMethod):
         # and backward of three drift networks and three heads, fused Adam), so the default
         # 1000 steps (~12 epochs of 21k items) train in about a minute. At equal wall-clock
         # on a synthetic 64-d problem, this beat 128x2 (1500 steps) and 64x2 (3000 steps).
-        "tiny": FlowBindConfig(
-            hidden=128,
-            depth=3,
-            head_hidden=128,
-            lr=1e-3,
-            warmup_steps=100,
-            batch_size=256,
-            max_steps=1000,
-        ),
+        "tiny": FlowBindConfig(hidden=128, depth=3, head_hidden=128, max_steps=1000),
         # The published architecture and recipe (768-d features, global batch 1024).
         "paper": FlowBindConfig(
-            hidden=1152,
-            depth=12,
-            head_hidden=1152,
-            lr=1e-4,
-            warmup_steps=1000,
-            batch_size=1024,
-            max_steps=200_000,
+            hidden=1152, depth=12, head_hidden=1152,
+            lr=1e-4, warmup_steps=1000, batch_size=1024, max_steps=200_000,
         ),
     }
 
-    def __init__(
-        self,
-        dims: Mapping[str, int],
-        preset: str = "tiny",
-        tasks: Sequence[Task] | None = None,
-        **overrides: object,
-    ) -> None:
-        """``tasks`` is accepted for the common interface and not used: FlowBind trains one
-        flow per modality on every pair group, and any subset of flows serves any task."""
-        super().__init__()
-        self.save_hyperparameters()
-        self.config = self.resolve_config(preset, overrides)
-        self.dims: dict[Modality, int] = self._check_dims(dims)
-        dim = next(iter(self.dims.values()))
-        c = self.config
-        self.drifts = nn.ModuleDict(
-            {
-                m: DriftNetwork(
-                    dim, c.hidden, c.depth, c.mlp_ratio, c.time_embed_dim, c.time_max_period
-                )
-                for m in self.dims
-            }
-        )
-        self.heads = nn.ModuleDict(
-            {m: AnchorHead(dim, c.head_hidden, c.head_blocks, c.head_dropout) for m in self.dims}
-        )
+    config: FlowBindConfig
 
-
-    @staticmethod
-    def _check_dims(dims: Mapping[str, int]) -> dict[Modality, int]:
-        """Keep modalities in canonical order; FlowBind needs at least two, of equal width.
+    @classmethod
+    def check_dims(cls, dims: Mapping[str, int]) -> dict[Modality, int]:
+        """At least two modalities, of one width.
 
         All flows start from one anchor ``z*`` and the path ``t z_m + (1 - t) z*`` mixes
         it with each ``z_m``, so every embedding must have the anchor's width.
         """
-        ordered = FlowBind.canonical_dims(dims)
+        ordered = super().check_dims(dims)
         if len(set(ordered.values())) != 1:
             raise ValueError(
                 f"FlowBind needs one embedding width for all modalities (the shared anchor's), "
@@ -203,23 +149,28 @@ class FlowBind(AnyToAnyMethod):
             )
         return ordered
 
+    def build(self, tasks: list[Task]) -> None:
+        dim = next(iter(self.dims.values()))
+        c = self.config
+        self.drifts = nn.ModuleDict({m: DriftNetwork(dim, c) for m in self.dims})
+        self.heads = nn.ModuleDict(
+            {
+                m: GaussianMLP(dim, dim, c.head_hidden, c.head_blocks, c.head_dropout)
+                for m in self.dims
+            }
+        )
+
     # ------------------------------------------------------------------ training
 
-    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
-        loss = self.loss(batch)
-        batch_size = next(iter(batch["present"].values())).shape[0]
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
-        return loss
-
-    def loss(self, batch: Batch) -> Tensor:
-        """The FlowBind objective of ``config.loss_variant`` on one partially paired batch.
+    def objective(self, batch: Batch) -> Objective:
+        """The FlowBind loss of ``config.loss_variant`` on one partially paired batch.
 
         See the module docstring for the math. Each modality's drift network runs once
         per step on all of its rows (both loss terms and all groups concatenated); rows
         are weighted by ``1 / |group|`` so the sum equals the per-group averages summed.
         """
         modalities = [m for m in self.dims if m in batch["present"]]
-        present = torch.stack([batch["present"][m].bool() for m in modalities], dim=1)
+        present = present_matrix(batch, modalities)
         rows = (present.sum(dim=1) >= 2).nonzero().squeeze(1)
         if rows.numel() == 0:
             raise ValueError(
@@ -245,7 +196,7 @@ class FlowBind(AnyToAnyMethod):
             )
             error = F.mse_loss(self.drifts[m](inputs, times), targets, reduction="none")
             total = total + (weights * error.mean(dim=1)).sum()
-        return total
+        return Objective(total)
 
     def _keep(self, group_present: Tensor) -> Tensor:
         """Modality dropout: ``BoolTensor[G, M]`` of the modalities kept in each group's fusion.
@@ -259,18 +210,19 @@ class FlowBind(AnyToAnyMethod):
         return torch.where(none_kept, group_present, keep)
 
     def _fused_anchor(
-        self, data: Mapping[Modality, Tensor], modalities: Sequence[Modality], keep: Tensor
+        self, data: Mapping[Modality, Tensor], modalities: list[Modality], keep: Tensor
     ) -> Tensor:
         """Sample ``z* = mean_{m kept} H_m(z_m) + sqrt(s2 / k) * eps`` row by row.
 
         ``keep: BoolTensor[N, M]`` marks the modalities fused for each row; a head runs
-        only on the rows where its modality is kept.
+        only on the rows where its modality is kept, and only its mean is read.
         """
         reference = data[modalities[0]]
         mean_sum = torch.zeros_like(reference)
         for i, m in enumerate(modalities):
             idx = keep[:, i].nonzero().squeeze(1)
-            mean_sum = mean_sum.index_add(0, idx, self.heads[m](data[m][idx]))
+            mean, _log_variance = self.heads[m](data[m][idx])
+            mean_sum = mean_sum.index_add(0, idx, mean)
         k = keep.sum(dim=1, keepdim=True).to(reference.dtype)
         noise = torch.randn_like(reference)
         return mean_sum / k + torch.sqrt(self.config.anchor_variance / k) * noise
@@ -278,109 +230,56 @@ class FlowBind(AnyToAnyMethod):
     def _flow_terms(
         self, z: Tensor, anchor: Tensor, weight: Tensor
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Drift inputs, times, target velocities and row weights for one modality's rows."""
+        """Drift inputs, times, target velocities and row weights for one modality's rows.
+
+        The path runs from the anchor (``t = 0``) to the data (``t = 1``): :data:`TO_DATA`.
+        """
         n = z.shape[0]
         detached = anchor.detach()
         uniform = torch.rand(n, device=z.device, dtype=z.dtype)
         if self.config.loss_variant == "code":
             at_data = torch.rand(n, device=z.device) < self.config.t_one_fraction
             t = torch.where(at_data, torch.ones_like(uniform), uniform)
-            x_t = t[:, None] * z + (1 - t[:, None]) * detached
-            inputs = torch.cat([x_t, anchor])
+            inputs = torch.cat([TO_DATA.sample(detached, z, t), anchor])
             times = torch.cat([t, torch.zeros_like(t)])
-            targets = torch.cat([z - detached, z - anchor])
+            targets = torch.cat([TO_DATA.velocity(detached, z), TO_DATA.velocity(anchor, z)])
             return inputs, times, targets, torch.cat([weight, weight])
         at_anchor = torch.rand(n, device=z.device) < self.config.paper_alpha
         t = torch.where(at_anchor, torch.zeros_like(uniform), uniform)
         start = torch.where(at_anchor[:, None], anchor, detached)
-        x_t = t[:, None] * z + (1 - t[:, None]) * start
-        return x_t, t, z - start, weight
-
+        return TO_DATA.sample(start, z, t), t, TO_DATA.velocity(start, z), weight
 
     # ----------------------------------------------------------------- inference
 
-    def encode(self, modality: Modality, z: Tensor, steps: int) -> Tensor:
-        """Anchor of ``z``: ``z <- z - dt * v_m(z, t)`` for ``t = 1, 1 - dt, ..., dt`` (Euler).
-
-        Hand-written rather than ``torchdiffeq.odeint(method="euler")``: fixed-step Euler
-        is three lines and the project does not depend on torchdiffeq yet.
-        """
+    def _flow(self, modality: Modality) -> Velocity:
+        """``v_m(x, t)`` as the solvers call it: a state and a float time."""
         drift = self.drifts[modality]
-        dt = 1.0 / steps
-        for i in range(steps):
-            t = torch.full((z.shape[0],), 1.0 - i * dt, device=z.device, dtype=z.dtype)
-            z = z - dt * drift(z, t)
-        return z
+        return lambda x, t: drift(x, time_column(t, x.shape[0], x))
 
-    def decode(self, modality: Modality, anchor: Tensor, steps: int) -> Tensor:
-        """Embedding from ``anchor``: ``x <- x + dt * v_m(x, t)`` for ``t = 0, dt, ..., 1 - dt``."""
-        drift = self.drifts[modality]
-        dt = 1.0 / steps
-        x = anchor
-        for i in range(steps):
-            t = torch.full((x.shape[0],), i * dt, device=x.device, dtype=x.dtype)
-            x = x + dt * drift(x, t)
-        return x
+    def encode(self, modality: Modality, z: Tensor, call: SamplingCall) -> Tensor:
+        """The anchor of ``z``: integrate ``v_m`` backward from the data (``t = 1``) to 0."""
+        return call.integrate(self._flow(modality), z, TO_DATA, to_data=False)
 
-    @torch.no_grad()
-    def generate(
-        self,
-        sources: Mapping[Modality, Tensor],
-        targets: Sequence[Modality],
-        *,
-        steps: int,
-        guidance: float | None = None,
-        generator: torch.Generator | None = None,
-    ) -> dict[Modality, Tensor]:
+    def decode(self, modality: Modality, anchor: Tensor, call: SamplingCall) -> Tensor:
+        """The embedding of ``anchor``: integrate ``v_m`` forward from ``t = 0`` to 1."""
+        return call.integrate(self._flow(modality), anchor, TO_DATA)
+
+    def sample(self, call: SamplingCall) -> dict[Modality, Tensor]:
         """Translate sources to targets through the shared anchor (deterministic).
 
         Each source is encoded with :meth:`encode`, the anchors are averaged
         (many-to-one), and the mean anchor is decoded by every target's flow
-        (one-to-many). ``generator`` is accepted for the common interface and unused.
+        (one-to-many). There is no guidance and no noise to draw.
         """
-        if guidance is not None:
-            raise ValueError("FlowBind has no guidance: pass guidance=None")
-        if steps < 1:
-            raise ValueError(f"steps must be >= 1, got {steps}")
-        if not sources or not targets:
-            raise ValueError("generate needs at least one source and one target")
-        missing = sorted((set(sources) | set(targets)) - set(self.dims))
-        if missing:
-            raise ValueError(f"this FlowBind model has no flow for '{missing[0]}'")
-        was_training = self.training
-        self.eval()
-        try:
-            anchors = [self.encode(m, x, steps) for m, x in sources.items()]
-            anchor = torch.stack(anchors).mean(dim=0)
-            return {m: self.decode(m, anchor, steps) for m in targets}
-        finally:
-            self.train(was_training)
+        anchors = [self.encode(m, x, call) for m, x in call.sources.items()]
+        anchor = torch.stack(anchors).mean(dim=0)
+        return {m: self.decode(m, anchor, call) for m in call.targets}
 
-    def refusal(self, task: Task) -> str | None:
-        """FlowBind serves directed, many-to-one and one-to-many tasks over its modalities."""
-        missing = [m for m in (*task.sources, *task.targets) if m not in self.dims]
-        if missing:
-            return f"FlowBind was built without a flow for '{missing[0]}'"
-        return None
-
-    def parameter_count(self, tasks: Iterable[Task]) -> int:
-        """Parameters of the drift networks of every modality in ``tasks``.
-
-        The anchor heads are used only in training and are not counted here; see
-        :meth:`trainable_parameter_count`.
-        """
-        needed: set[Modality] = set()
-        for task in tasks:
-            reason = self.refusal(task)
-            if reason is not None:
-                raise ValueError(f"cannot serve task '{task}': {reason}")
-            needed.update(task.sources, task.targets)
-        return count_parameters(self.drifts[m] for m in self.dims if m in needed)
+    def serving_parts(self, tasks: list[Task]) -> list[nn.Module | Tensor]:
+        """The drift networks of every modality in ``tasks``; the heads serve no task."""
+        needed = {m for task in tasks for m in (*task.sources, *task.targets)}
+        return [self.drifts[m] for m in self.dims if m in needed]
 
     def trainable_parameter_count(self) -> int:
         """All trained parameters: every drift network and every anchor head."""
         return count_parameters([self])
-
-    @property
-    def default_sampling_steps(self) -> int:
-        return self.config.sampling_steps

@@ -2,7 +2,7 @@
 
 This is the rectified-flow form of UniDiffuser (arXiv 2303.06555), as OmniFlow
 (arXiv 2412.01169) writes it. Every modality ``m`` is perturbed with its own time
-``t_m`` in ``[0, 1]`` (``t = 0`` clean, ``t = 1`` pure noise):
+``t_m`` in ``[0, 1]`` (``t = 0`` clean, ``t = 1`` pure noise: :data:`~methods.paths.FROM_DATA`):
 
     x_m(t_m) = (1 - t_m) * z_m + t_m * eps_m,         eps_m ~ N(0, I),
 
@@ -31,7 +31,7 @@ unconditional branch used by guidance. The loss is the mean over the remaining
 (row, modality) terms of ``|| v_m - (eps_m - z_m) ||^2`` (mean over dimensions).
 
 **Sampling.** Sources are clean (``t = 0``); the targets share one time ``t`` that goes
-from 1 to 0 in ``steps`` Euler steps ``x <- x - dt * v``; modalities in neither side of
+from 1 to 0 (Euler: ``steps`` steps ``x <- x - dt * v``); modalities in neither side of
 the task are held at ``t = 1`` with fixed noise. One-to-many tasks sample all targets
 jointly from the one model; many-to-one tasks condition on every source at once (the
 training data has no triplets, so two clean slots at once are out of distribution: this
@@ -46,10 +46,9 @@ skips the second pass. UniDiffuser's code writes ``v_c + w * (v_c - v_u)`` with 
 All noise (target starts, held-out slots, the unconditional sources) is drawn from the
 ``generator`` passed to :meth:`Joint.generate`, so sampling is deterministic given it.
 """
-
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -60,58 +59,46 @@ from torch import Tensor, nn
 from benchmark.core.errors import UserError
 from benchmark.core.modalities import Modality
 from benchmark.core.tasks import Task
-from methods.base import AnyToAnyMethod, Batch, count_parameters
-from methods.drift_network import timestep_embedding
+from methods.base import (
+    AnyToAnyMethod,
+    Batch,
+    MethodConfig,
+    Objective,
+    SamplingCall,
+    present_matrix,
+)
+from methods.nets.drift import DriftShape, timestep_embedding
+from methods.paths import FROM_DATA
 
 
-@dataclass(frozen=True)
-class JointConfig:
-    """Architecture, objective, optimiser and sampling settings of one joint model.
+@dataclass(frozen=True, kw_only=True)
+class JointConfig(MethodConfig, DriftShape):
+    """The joint model's settings: the template's, the U-ViT's size, then its own.
+
+    ``hidden`` is the width of the slot tokens and ``depth`` the U-ViT depth (``depth // 2``
+    in blocks, one middle block, ``depth // 2`` out blocks).
 
     Attributes:
-        hidden: width ``H`` of the slot tokens.
-        depth: U-ViT depth: ``depth // 2`` in blocks, one middle block, ``depth // 2`` out.
         heads: attention heads (``hidden`` must be divisible by it).
-        lr: Adam learning rate.
-        warmup_steps: linear learning-rate warm-up, then constant.
-        batch_size: rows per training batch.
-        max_steps: default number of optimiser steps for this preset.
-        mlp_ratio: transformer MLP expansion.
-        time_embed_dim: sinusoidal time feature width.
-        time_max_period: ``max_period`` of the sinusoidal time features.
         conditional_prob: probability that a paired row has one modality clean (``t = 0``).
         marginal_prob: probability that a paired row has one modality dropped (``t = 1``).
-        sampling_steps: default Euler steps.
         guidance: default guidance scale ``s`` (``None``: no guidance).
     """
 
-    hidden: int
-    depth: int
     heads: int
-    lr: float
-    warmup_steps: int
-    batch_size: int
-    max_steps: int
-    mlp_ratio: int = 4
-    time_embed_dim: int = 256
-    time_max_period: float = 10.0
     conditional_prob: float = 0.5
     marginal_prob: float = 0.1
-    sampling_steps: int = 20
     guidance: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("conditional_prob", "marginal_prob"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise UserError(f"joint {name} must lie in [0, 1], got {getattr(self, name)}")
+        super().__post_init__()
+        self.check_fraction("conditional_prob", "marginal_prob")
         if self.conditional_prob + self.marginal_prob > 1.0:
             raise UserError("joint conditional_prob + marginal_prob must not exceed 1")
         if self.hidden % self.heads:
             raise UserError(
                 f"joint hidden ({self.hidden}) must be divisible by heads ({self.heads})"
             )
-        if self.sampling_steps < 1:
-            raise UserError(f"joint sampling_steps must be >= 1, got {self.sampling_steps}")
 
 
 class SlotUViT(nn.Module):
@@ -198,76 +185,35 @@ class Joint(AnyToAnyMethod):
         # covariance error grew from 0.105 to 0.114 (relative); s = 2 and 3 gave no more MSE
         # and more covariance error.
         "tiny": JointConfig(
-            hidden=128,
-            depth=2,
-            heads=4,
-            lr=1e-3,
-            warmup_steps=100,
-            batch_size=256,
-            max_steps=1200,
-            time_embed_dim=64,
-            guidance=1.5,
+            hidden=128, depth=2, heads=4, time_embed_dim=64, guidance=1.5, max_steps=1200
         ),
         # UniDiffuser's U-ViT: 1536 wide, depth 30 (31 blocks), 24 heads, lr 2e-4, batch
         # 1024, 5000 warm-up steps; 50 sampling steps (they use DPM-Solver, we use Euler).
         "paper": JointConfig(
-            hidden=1536,
-            depth=30,
-            heads=24,
-            lr=2e-4,
-            warmup_steps=5000,
-            batch_size=1024,
-            max_steps=200_000,
-            sampling_steps=50,
-            guidance=8.0,
+            hidden=1536, depth=30, heads=24, guidance=8.0,
+            lr=2e-4, warmup_steps=5000, batch_size=1024, max_steps=200_000, sampling_steps=50,
         ),
     }
 
-    def __init__(
-        self,
-        dims: Mapping[str, int],
-        preset: str = "tiny",
-        tasks: Sequence[Task] | None = None,
-        **overrides: object,
-    ) -> None:
-        super().__init__()
-        self.save_hyperparameters()
-        self.config = self.resolve_config(preset, overrides)
-        self.dims: dict[Modality, int] = self.canonical_dims(dims)
+    config: JointConfig
+
+    def build(self, tasks: list[Task]) -> None:
         c = self.config
         self.network = SlotUViT(
             self.dims, c.hidden, c.depth, c.heads, c.mlp_ratio, c.time_embed_dim, c.time_max_period
         )
 
-
-
     # ------------------------------------------------------------------ training
 
-    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
-        loss = self.loss(batch)
-        batch_size = next(iter(batch["present"].values())).shape[0]
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
-        return loss
-
-    def loss(self, batch: Batch) -> Tensor:
+    def objective(self, batch: Batch) -> Objective:
         """Mean velocity error over present, non-conditioning (row, modality) terms.
 
         See the module docstring for the time sampling. A modality missing from
         ``batch["present"]`` counts as absent in every row.
         """
         modalities = list(self.dims)
-        reference = next(iter(batch["present"].values()))
-        n = reference.shape[0]
-        present = torch.stack(
-            [
-                batch["present"][m].bool()
-                if m in batch["present"]
-                else torch.zeros_like(reference, dtype=torch.bool)
-                for m in modalities
-            ],
-            dim=1,
-        )
-        device = present.device
+        present = present_matrix(batch, modalities)
+        n, device = present.shape[0], present.device
         paired = present.sum(dim=1) >= 2
         mode = torch.rand(n, device=device)
         conditional = paired & (mode < self.config.conditional_prob)
@@ -291,9 +237,8 @@ class Joint(AnyToAnyMethod):
             z = batch[m] if m in batch else torch.zeros(n, self.dims[m], device=device)
             z = z * present[:, i, None]
             eps = torch.randn_like(z)
-            ti = t[:, i, None].to(z.dtype)
-            xs[m] = (1 - ti) * z + ti * eps
-            velocities[m] = eps - z
+            xs[m] = FROM_DATA.sample(z, eps, t[:, i].to(z.dtype))
+            velocities[m] = FROM_DATA.velocity(z, eps)
         predicted = self.network(xs, t)
         errors = torch.stack(
             [
@@ -302,96 +247,50 @@ class Joint(AnyToAnyMethod):
             ],
             dim=1,
         )
-        return (errors * scored).sum() / scored.sum()
-
+        return Objective((errors * scored).sum() / scored.sum())
 
     # ----------------------------------------------------------------- inference
 
-    @torch.no_grad()
-    def generate(
-        self,
-        sources: Mapping[Modality, Tensor],
-        targets: Sequence[Modality],
-        *,
-        steps: int,
-        guidance: float | None = None,
-        generator: torch.Generator | None = None,
-    ) -> dict[Modality, Tensor]:
-        """Sample ``targets`` jointly given clean ``sources`` (see the module docstring).
+    def sample(self, call: SamplingCall) -> dict[Modality, Tensor]:
+        """Sample the targets jointly given clean sources (see the module docstring).
 
-        With ``guidance = s != 1`` each step runs the conditional and the unconditional branch
-        in one batched pass and uses ``v_u + s * (v_c - v_u)`` for the targets.
+        The state is the targets' slots, integrated from ``t = 1`` to ``t = 0``; the other
+        slots stay fixed. With guidance ``s`` each evaluation runs the conditional and the
+        unconditional branch in one batched pass and uses ``v_u + s * (v_c - v_u)``.
         """
-        if steps < 1:
-            raise ValueError(f"steps must be >= 1, got {steps}")
-        if not sources or not targets:
-            raise ValueError("generate needs at least one source and one target")
-        if set(sources) & set(targets):
-            raise ValueError("a modality cannot be both a source and a target")
-        missing = sorted((set(sources) | set(targets)) - set(self.dims))
-        if missing:
-            raise ValueError(f"this joint model has no slot for '{missing[0]}'")
-        reference = next(iter(sources.values()))
+        sources, targets, guidance = call.sources, call.targets, call.guidance
+        reference = call.reference
         n, device, dtype = reference.shape[0], reference.device, reference.dtype
-
-        def noise(m: Modality) -> Tensor:
-            return torch.randn(n, self.dims[m], generator=generator, device=device, dtype=dtype)
-
         modalities = list(self.dims)
-        xs = {m: sources[m].to(dtype) if m in sources else noise(m) for m in modalities}
+        slots = {
+            m: sources[m].to(dtype) if m in sources else self.noise(m, reference, call.generator)
+            for m in modalities
+        }
         source_t = torch.tensor([0.0 if m in sources else 1.0 for m in modalities], device=device)
         is_target = torch.tensor([m in targets for m in modalities], device=device)
         is_source = torch.tensor([m in sources for m in modalities], device=device)
-        guided = guidance is not None and guidance != 1.0
-        if guided:
-            unconditional = {m: noise(m) for m in sources}
-        was_training = self.training
-        self.eval()
-        try:
-            dt = 1.0 / steps
-            for i in range(steps):
-                t = torch.where(is_target, torch.full_like(source_t, 1.0 - i * dt), source_t)
-                t = t.expand(n, -1)
-                if not guided:
-                    v = self.network(xs, t)
-                else:
-                    both = {
-                        m: torch.cat([x, unconditional[m] if m in sources else x])
-                        for m, x in xs.items()
-                    }
-                    t_u = torch.where(is_source, 1.0, t)
-                    out = self.network(both, torch.cat([t, t_u]))
-                    v = {m: out[m][n:] + guidance * (out[m][:n] - out[m][n:]) for m in targets}
-                for m in targets:
-                    xs[m] = xs[m] - dt * v[m]
-            return {m: xs[m] for m in targets}
-        finally:
-            self.train(was_training)
+        if guidance is not None:
+            unconditional = {m: self.noise(m, reference, call.generator) for m in sources}
 
-    def refusal(self, task: Task) -> str | None:
-        """The joint model serves every task over the modalities it was built with."""
-        missing = [m for m in (*task.sources, *task.targets) if m not in self.dims]
-        if missing:
-            return f"this joint model was built without a slot for '{missing[0]}'"
-        return None
+        def flow(state: dict[Modality, Tensor], time: float) -> dict[Modality, Tensor]:
+            xs = slots | state
+            t = torch.where(is_target, torch.full_like(source_t, time), source_t).expand(n, -1)
+            if guidance is None:
+                v = self.network(xs, t)
+                return {m: v[m] for m in targets}
+            both = {
+                m: torch.cat([x, unconditional[m] if m in sources else x]) for m, x in xs.items()
+            }
+            t_u = torch.where(is_source, 1.0, t)
+            out = self.network(both, torch.cat([t, t_u]))
+            return {m: out[m][n:] + guidance * (out[m][:n] - out[m][n:]) for m in targets}
 
-    def parameter_count(self, tasks: Iterable[Task]) -> int:
+        return call.integrate(flow, {m: slots[m] for m in targets}, FROM_DATA)
+
+    def serving_parts(self, tasks: list[Task]) -> list[nn.Module | Tensor]:
         """The whole network: every slot is fed (held-out ones as noise) for every task."""
-        tasks = list(tasks)
-        for task in tasks:
-            reason = self.refusal(task)
-            if reason is not None:
-                raise ValueError(f"cannot serve task '{task}': {reason}")
-        return count_parameters([self.network]) if tasks else 0
+        return [self.network] if tasks else []
 
     def velocity_networks(self) -> list[nn.Module]:
         """The one transformer: each call evaluates every modality slot's velocity."""
         return [self.network]
-
-    @property
-    def default_sampling_steps(self) -> int:
-        return self.config.sampling_steps
-
-    @property
-    def default_guidance(self) -> float | None:
-        return self.config.guidance

@@ -1,6 +1,7 @@
 """A time-conditioned MLP drift network ``v(x, t)`` with adaLN-Zero blocks.
 
-This is the DiT block without attention, as FlowBind uses it for each modality's flow:
+This is the DiT block without attention, as FlowBind uses it for each modality's flow
+(CFM, CrossFlow and CoDi build their flows from it too):
 
     e      = MLP(sinusoid(t))                                  time embedding, width H
     h_0    = W_in x                                            D -> H
@@ -21,6 +22,7 @@ network has exactly 178,684,032 parameters (FlowBind's per-modality flow).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -68,40 +70,51 @@ class AdaLNZeroBlock(nn.Module):
         return h + gate * self.mlp(self.norm(h) * (1 + scale) + shift)
 
 
-class DriftNetwork(nn.Module):
-    """Velocity field ``v(x, t): (Tensor[B, dim], Tensor[B]) -> Tensor[B, dim]``.
+@dataclass(frozen=True, kw_only=True)
+class DriftShape:
+    """The size of a velocity network: a :class:`DriftNetwork`, or the joint model's U-ViT.
 
-    Args:
-        dim: width of the data the flow moves (input and output).
+    Method configs extend it.
+
+    Attributes:
         hidden: width ``H`` of the residual stream and of the time embedding MLP.
         depth: number of adaLN-Zero blocks.
         mlp_ratio: each block's MLP is ``H -> mlp_ratio*H -> H``.
         time_embed_dim: width of the sinusoidal time features fed to the time MLP.
         time_max_period: ``max_period`` of :func:`timestep_embedding`.
+    """
+
+    hidden: int
+    depth: int
+    mlp_ratio: int = 4
+    time_embed_dim: int = 256
+    time_max_period: float = 10.0
+
+
+class DriftNetwork(nn.Module):
+    """Velocity field ``v(x, t): (Tensor[B, dim], Tensor[B]) -> Tensor[B, dim]``.
+
+    Args:
+        dim: width of the data the flow moves (input and output).
+        shape: hidden width, depth and time features.
         cond_dim: width of an optional condition vector ``c`` (0: unconditional).
     """
 
-    def __init__(
-        self,
-        dim: int,
-        hidden: int,
-        depth: int,
-        mlp_ratio: int = 4,
-        time_embed_dim: int = 256,
-        time_max_period: float = 10.0,
-        cond_dim: int = 0,
-    ) -> None:
+    def __init__(self, dim: int, shape: DriftShape, cond_dim: int = 0) -> None:
         super().__init__()
-        self.time_embed_dim = time_embed_dim
-        self.time_max_period = time_max_period
+        hidden = shape.hidden
+        self.time_embed_dim = shape.time_embed_dim
+        self.time_max_period = shape.time_max_period
         self.time_mlp = nn.Sequential(
-            nn.Linear(time_embed_dim, hidden),
+            nn.Linear(shape.time_embed_dim, hidden),
             nn.SiLU(),
             nn.Linear(hidden, hidden),
         )
         self.cond_proj = nn.Linear(cond_dim, hidden) if cond_dim else None
         self.input_proj = nn.Linear(dim, hidden)
-        self.blocks = nn.ModuleList(AdaLNZeroBlock(hidden, mlp_ratio) for _ in range(depth))
+        self.blocks = nn.ModuleList(
+            AdaLNZeroBlock(hidden, shape.mlp_ratio) for _ in range(shape.depth)
+        )
         self.output_proj = nn.Linear(hidden, dim)
 
     def forward(self, x: Tensor, t: Tensor, cond: Tensor | None = None) -> Tensor:
