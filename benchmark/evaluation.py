@@ -1,7 +1,7 @@
-"""Score what a method generated for one task, target modality by target modality.
+"""Score what a method generated for one task: a loop over the registered metric specs.
 
 For a target modality t generated from sources S, with decoded media x_hat and the
-method's embeddings z_hat of the N test items, the metrics are
+method's embeddings z_hat of the N test items, the embedded benchmark's specs give
 
     t.attr_acc[judge]      does x_hat_i show item i's latent attributes?        (per item)
     quality                image: fid, kid; audio: fad (generated vs real test media
@@ -11,8 +11,12 @@ method's embeddings z_hat of the N test items, the metrics are
                            between x_hat_i and the real source item s_i           (per item)
     t.emb_fd, t.emb_cos    z_hat against the true embeddings z, no decoder        (set / per item)
 
-Every id is ``{modality}.{metric}[{evaluator}]`` (see metrics/evaluators.py). The same
-function scores the oracle and chance rows, so every number has its references.
+Every spec registered in ``metrics.METRICS`` (and any extra one the run names) that
+applies to t (and s) is scored by the rule of metrics/spec.py; one whose needs the run
+cannot meet (no decoded media, no labels, no real reference, no evaluator for t or the
+pair) is skipped, and the reason is kept under ``{subject}.{metric}``. The same loop
+scores the generated, oracle and chance rows and the evaluators' ceilings on real media,
+so every number has its references.
 """
 
 from __future__ import annotations
@@ -22,22 +26,45 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from benchmark.core.errors import UserError
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import Modality
 from benchmark.core.tasks import Task
-from metrics.alignment import ALIGNMENT_SCORES, retrieval_at_1
-from metrics.attribute_accuracy import attribute_accuracy
-from metrics.captioning import bleu4, cider_d
-from metrics.embedding_space import embedding_cosine, embedding_frechet
-from metrics.evaluators import Alignment, Evaluators, pair_name
-from metrics.fad import fad
-from metrics.fid import fid, kid
+from metrics import METRICS
+from metrics.evaluators.evaluator_set import Evaluator, Evaluators
+from metrics.spec import Media, MetricInputs, MetricSpec, Row
 from metrics.value import MetricValue
 
-Media = np.ndarray | Sequence[str]
 
-def metric_id(modality: str, metric: str, evaluator: str) -> str:
-    return f"{modality}.{metric}[{evaluator}]"
+@dataclass
+class Scores:
+    """Metric values by id, and the metrics skipped by ``{subject}.{metric}``, with why."""
+
+    values: dict[str, MetricValue] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def update(self, other: Scores) -> None:
+        self.values.update(other.values)
+        self.skipped.update(other.skipped)
+
+
+def metric_specs(extra: Sequence[str] = ()) -> list[MetricSpec]:
+    """Every registered metric spec (built-in, then installed entry points) in registration
+    order, then the ``extra`` ones, each named as ``path/to/file.py:NAME`` or by an entry
+    point; a name scored twice is a UserError."""
+    specs = [entry.load() for entry in METRICS]
+    for name in extra:
+        spec = METRICS.get(name)
+        if not isinstance(spec, MetricSpec):
+            raise UserError(f"metric '{name}' is a {type(spec).__name__}, not a MetricSpec "
+                            "(metrics/spec.py)")
+        specs.append(spec)
+    names = [spec.name for spec in specs]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise UserError(f"metric {', '.join(twice)} would be scored twice: give each extra "
+                        "metric a name no other metric has")
+    return specs
 
 
 @dataclass
@@ -45,110 +72,144 @@ class RealReference:
     """The real test items that generated outputs are compared with.
 
     ``embeddings`` are the true test embeddings (the backbones' space, named by
-    ``embedding_evaluator``). Features of real media are computed once per evaluator and
-    reused across the generated, oracle and chance rows.
+    ``embedding_evaluator``); ``metrics`` are the specs the run scores (every registered
+    one by default, see :func:`metric_specs`). What an evaluator makes of real media is
+    computed once per (role, evaluator, pair, modality) and reused across the generated,
+    oracle and chance rows and the ceilings.
     """
 
     test: MediaSplit
     embeddings: dict[Modality, np.ndarray]
     evaluators: Evaluators
     embedding_evaluator: str
-    _features: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    metrics: Sequence[MetricSpec] = field(default_factory=metric_specs)
+    _views: dict[tuple, Media] = field(default_factory=dict)
 
-    def features(self, modality: Modality, extractor: str,
-                 compute: Callable[[Media], np.ndarray]) -> np.ndarray:
-        """``compute(real media of modality)``, memoized under ``(modality, extractor)``."""
-        key = (modality, extractor)
-        if key not in self._features:
-            self._features[key] = compute(self.test.media(modality))
-        return self._features[key]
+    @property
+    def labels(self) -> np.ndarray:
+        """The test items' attribute rows ``int [N, A]``."""
+        return self.test.attributes
 
-    def encoded(self, modality: Modality, alignment: Alignment,
-                pair: tuple[Modality, Modality]) -> np.ndarray:
-        """Real media of ``modality`` under a pair's alignment encoder, memoized (one
-        evaluator id may hold a different encoder per pair, as the contrastive judges do)."""
-        key = f"{alignment.evaluator}/{pair_name(*pair)}"
-        return self.features(modality, key, lambda real: alignment.encode(modality, real))
+    def has_media(self, modality: Modality) -> bool:
+        """Whether every test item holds real media of ``modality``."""
+        return bool(self.test.has(modality).all())
+
+    def view(self, key: tuple, modality: Modality, make: Callable[[Media], Media]) -> Media:
+        """``make(real media of modality)``, memoized under ``key``."""
+        if key not in self._views:
+            self._views[key] = make(self.test.media(modality))
+        return self._views[key]
 
 
-def score_target(target: Modality, sources: Sequence[Modality], media: Media,
-                 embeddings: np.ndarray, reference: RealReference,
-                 seed: int = 0) -> dict[str, MetricValue]:
-    """All metrics of one target modality for one row of outputs (see the module doc)."""
-    evaluators = reference.evaluators
-    judge = evaluators.attribute_judges[target]
-    scores = {
-        metric_id(target, "attr_acc", evaluators.attribute_evaluator): attribute_accuracy(
-            judge.predict(media).numpy(), reference.test.attributes, seed=seed
-        ),
-    }
-    scores.update(_quality(target, media, reference, seed))
-    for source in sources:
-        scores.update(_alignment(source, target, media, reference, seed))
-    true = reference.embeddings[target]
-    scores[metric_id(target, "emb_fd", reference.embedding_evaluator)] = embedding_frechet(
-        embeddings, true, seed=seed
-    )
-    scores[metric_id(target, "emb_cos", reference.embedding_evaluator)] = embedding_cosine(
-        embeddings, true, seed=seed
-    )
+def score_target(target: Modality, sources: Sequence[Modality], media: Media | None,
+                 embeddings: np.ndarray | None, reference: RealReference,
+                 seed: int = 0) -> Scores:
+    """Every applicable metric of one target modality for one row of outputs: its decoded
+    ``media`` (None when nothing decodes) and the ``embeddings`` they were decoded from."""
+    return _score("outputs", target, sources, media, embeddings, reference, seed)
+
+
+def evaluator_ceilings(task: Task, reference: RealReference, seed: int = 0) -> Scores:
+    """What a perfect generator would score: the ceiling-row metrics of the task on the
+    real test media themselves (attribute accuracy, alignment with the real sources) and
+    each pair evaluator's retrieval R@1 (source -> target) on real test pairs."""
+    scores = Scores()
+    for target in task.targets:
+        media = reference.test.media(target) if reference.has_media(target) else None
+        scores.update(_score("ceiling", target, task.sources, media, None, reference, seed))
     return scores
 
 
-def _quality(target: Modality, media: Media, reference: RealReference,
-             seed: int) -> dict[str, MetricValue]:
-    evaluators = reference.evaluators
-    if target == "text":
-        captions = list(media)
-        references = reference.test.captions
-        name = evaluators.caption_evaluator
-        return {
-            metric_id("text", "cider_d", name): cider_d(captions, references, seed=seed),
-            metric_id("text", "bleu4", name): bleu4(captions, references, seed=seed),
-        }
-    if target == "image":
-        name, extract = evaluators.image_evaluator, evaluators.image_features
-        generated = extract(np.asarray(media))
-        real = reference.features("image", name, extract)
-        return {
-            metric_id("image", "fid", name): fid(generated, real, seed=seed),
-            metric_id("image", "kid", name): kid(generated, real, seed=seed),
-        }
-    name, extract = evaluators.audio_evaluator, evaluators.audio_features
-    real = reference.features("audio", name, extract)
-    return {metric_id("audio", "fad", name): fad(extract(np.asarray(media)), real, seed=seed)}
-
-
-def _alignment(source: Modality, target: Modality, media: Media, reference: RealReference,
-               seed: int) -> dict[str, MetricValue]:
-    """The pair's alignment metric between generated target media and the real sources."""
-    alignment = reference.evaluators.alignment(source, target)
-    generated = alignment.encode(target, media)
-    sources = reference.encoded(source, alignment, (source, target))
-    value = ALIGNMENT_SCORES[alignment.metric](generated, sources, seed=seed)
-    return {metric_id(target, alignment.metric, alignment.evaluator): value}
-
-
-def evaluator_ceilings(task: Task, reference: RealReference,
-                       seed: int = 0) -> dict[str, MetricValue]:
-    """What a perfect generator would score: every per-item metric of the task on the real
-    test media themselves, plus each alignment evaluator's retrieval R@1 (source ->
-    target) on real test pairs."""
-    evaluators = reference.evaluators
-    test = reference.test
-    ceilings = {}
-    for target in task.targets:
-        judge = evaluators.attribute_judges[target]
-        ceilings[metric_id(target, "attr_acc", evaluators.attribute_evaluator)] = (
-            attribute_accuracy(judge.predict(test.media(target)).numpy(), test.attributes,
-                               seed=seed)
-        )
-        for source in task.sources:
-            ceilings.update(_alignment(source, target, test.media(target), reference, seed))
-            alignment = evaluators.alignment(source, target)
-            queries = reference.encoded(source, alignment, (source, target))
-            candidates = reference.encoded(target, alignment, (source, target))
-            ceilings[metric_id(f"{source}2{target}", "r_at_1", alignment.evaluator)] = (
-                retrieval_at_1(queries, candidates, test.attributes, test.attributes, seed=seed)
+def _score(row: Row, target: Modality, sources: Sequence[Modality], media: Media | None,
+           embeddings: np.ndarray | None, reference: RealReference, seed: int) -> Scores:
+    scores = Scores()
+    seen: dict[tuple, Media] = {}  # the row under each evaluator, shared by its metrics
+    for spec in reference.metrics:
+        if row not in spec.rows:
+            continue
+        for source in spec.pairings(target, sources):
+            evaluator = _evaluator(spec, target, source, reference)
+            reason = _unmet_need(spec, row, target, source, media, evaluator, reference)
+            if reason is not None:
+                scores.skipped[f"{spec.subject_of(target, source)}.{spec.name}"] = reason
+                continue
+            inputs = MetricInputs(
+                output=_output(spec, row, evaluator, target, source, media, embeddings,
+                               reference, seen),
+                reference=(_reference(spec, evaluator, target, source, reference)
+                           if spec.needs_reference else None),
+                labels=reference.labels if spec.needs_labels else None,
+                seed=seed,
             )
-    return ceilings
+            scores.values[spec.id(evaluator.id, target, source)] = spec.compute(inputs)
+    return scores
+
+
+def _evaluator(spec: MetricSpec, target: Modality, source: Modality | None,
+               reference: RealReference) -> Evaluator | None:
+    """The spec's evaluator: the backbones' space for the embeddings role, else the run's
+    evaluator of the spec's role for the target (or the pair)."""
+    if spec.evaluator == "embeddings":
+        return Evaluator(reference.embedding_evaluator, _as_embedded)
+    return reference.evaluators.lookup(spec.evaluator, target, source)
+
+
+def _as_embedded(modality: Modality, embeddings: np.ndarray) -> np.ndarray:
+    """The backbones' space sees embeddings as they are."""
+    return embeddings
+
+
+def _unmet_need(spec: MetricSpec, row: Row, target: Modality, source: Modality | None,
+                media: Media | None, evaluator: Evaluator | None,
+                reference: RealReference) -> str | None:
+    """Why the spec cannot be scored here, or None when everything it needs is there."""
+    if spec.needs_media and media is None:
+        if row == "ceiling":
+            return f"no real {target} media for every test item"
+        return f"no decoded {target} media: nothing decodes {target} embeddings"
+    if spec.needs_labels and reference.labels is None:
+        return "the test items have no attribute labels"
+    if spec.needs_reference:
+        if spec.evaluator == "embeddings":
+            if target not in reference.embeddings:
+                return f"no true {target} embeddings of the test items"
+        elif not reference.has_media(source or target):
+            return f"no real {source or target} media for every test item"
+    if evaluator is None:
+        needed = f"{source}-{target} pair" if spec.per_source else target
+        return (f"the {reference.evaluators.kind} evaluators have no {spec.evaluator} "
+                f"evaluator for the {needed}")
+    return None
+
+
+def _output(spec: MetricSpec, row: Row, evaluator: Evaluator, target: Modality,
+            source: Modality | None, media: Media | None, embeddings: np.ndarray | None,
+            reference: RealReference, seen: dict[tuple, Media]) -> Media:
+    """The scored row as the spec's evaluator sees it, computed once per row and evaluator
+    (fid and kid share the image features); on the ceiling row (real media) it is memoized
+    with the real reference views."""
+    if spec.evaluator == "embeddings":
+        return evaluator.apply(target, embeddings)
+    key = (spec.evaluator, evaluator.id, _pair(source, target), target)
+    if row == "ceiling":
+        return reference.view(key, target, lambda real: evaluator.apply(target, real))
+    if key not in seen:
+        seen[key] = evaluator.apply(target, media)
+    return seen[key]
+
+
+def _reference(spec: MetricSpec, evaluator: Evaluator, target: Modality,
+               source: Modality | None, reference: RealReference) -> Media:
+    """The real reference as the spec's evaluator sees it: true target embeddings, the real
+    source media under a pair encoder, or the real target media."""
+    if spec.evaluator == "embeddings":
+        return evaluator.apply(target, reference.embeddings[target])
+    modality = source or target
+    key = (spec.evaluator, evaluator.id, _pair(source, target), modality)
+    return reference.view(key, modality, lambda real: evaluator.apply(modality, real))
+
+
+def _pair(source: Modality | None, target: Modality) -> frozenset[Modality] | None:
+    """One evaluator id may hold a different encoder per pair (the contrastive judges
+    do), so a pair encoder's views are kept per pair."""
+    return None if source is None else frozenset({source, target})

@@ -12,9 +12,9 @@ ceilings (benchmark/evaluation.py):
 None of them depends on the method, so a sweep that scores five methods on one task and
 seed would compute them five times; for audio targets that is 2 x 1,000 Griffin-Lim
 decodes each time. They are cached under a key that hashes the whole profile (dataset,
-backbones, judges), the evaluator kind, the task, the seed and the source text of the
-evaluation and decoding code, so a change to any of them recomputes instead of reusing
-stale numbers.
+backbones, judges), the evaluator kind, the task, the seed, the names of the scored
+metrics and the source text of the evaluation and decoding code (and of any plug-in metric's
+file), so a change to any of them recomputes instead of reusing stale numbers.
 Only the embedded evaluators are cached: pretrained ones are read from user files that
 can change behind the same path.
 """
@@ -22,37 +22,44 @@ can change behind the same path.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import pickle
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from benchmark.core.cache import atomic_path, cache_root, config_hash
+from benchmark.core.cache import cache_root, config_hash, load_or_build
 from benchmark.core.tasks import Task
-from benchmark.evaluation import RealReference, evaluator_ceilings, score_target
+from benchmark.evaluation import RealReference, Scores, evaluator_ceilings, score_target
 from benchmark.profiles import Profile
+from metrics.spec import MetricSpec
 from metrics.value import MetricValue
 
 _EVALUATION_SOURCES = ("benchmark/evaluation.py", "benchmark/reference_rows.py", "metrics",
-                       "benchmark/backbones", "benchmark/core/media")
+                       "benchmark/backbones", "benchmark/core/media",
+                       "benchmark/core/media_split.py")
 _REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
 class ReferenceRows:
-    """The oracle and chance rows and the ceilings of one (task, seed), by metric id."""
+    """The oracle and chance rows and the ceilings of one (task, seed), by metric id, and
+    the metrics any of them skipped (``{subject}.{metric}``: why)."""
 
     oracle: dict[str, MetricValue]
     chance: dict[str, MetricValue]
     ceilings: dict[str, MetricValue]
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 def evaluation_code_fingerprint(root: Path = _REPOSITORY) -> str:
     """A hash of the source text under ``root`` of the code that makes reference rows
-    (benchmark/evaluation.py, this module, the metrics package, and the backbones and media
-    code that decode embeddings), part of every cache key here."""
+    (benchmark/evaluation.py, this module, the metrics package with its evaluators, the
+    backbones and media code that decode embeddings, and the media split), part of every
+    cache key here."""
     digest = hashlib.sha256()
     for name in _EVALUATION_SOURCES:
         path = root / name
@@ -62,12 +69,25 @@ def evaluation_code_fingerprint(root: Path = _REPOSITORY) -> str:
     return digest.hexdigest()[:12]
 
 
+def metrics_fingerprint(specs: Sequence[MetricSpec]) -> list[str]:
+    """The scored metrics' names, each with a hash of the file its function is defined in
+    when that file lies outside this repository (a plug-in metric; the repository's own
+    files are in :func:`evaluation_code_fingerprint`)."""
+    names = []
+    for spec in specs:
+        source = inspect.getsourcefile(spec.compute)
+        outside = source is not None and not Path(source).resolve().is_relative_to(_REPOSITORY)
+        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()[:12] if outside else ""
+        names.append(f"{spec.name}:{digest}")
+    return names
+
+
 def compute_reference_rows(task: Task, seed: int, inputs, reference: RealReference
                            ) -> ReferenceRows:
     """Decode and score the oracle and chance outputs of every target, and the ceilings."""
     train, test = inputs.embeddings["train"], inputs.embeddings["test"]
     rng = np.random.default_rng(seed)
-    rows: dict[str, dict[str, MetricValue]] = {"oracle": {}, "chance": {}}
+    rows = {"oracle": Scores(), "chance": Scores()}
     for target in task.targets:
         candidates = np.flatnonzero(train.present[target].numpy())
         chance_items = torch.from_numpy(rng.choice(candidates, size=len(test), replace=False))
@@ -80,7 +100,8 @@ def compute_reference_rows(task: Task, seed: int, inputs, reference: RealReferen
             rows[row].update(score_target(target, task.sources, media, z.numpy(), reference,
                                           seed=seed))
     ceilings = evaluator_ceilings(task, reference, seed=seed)
-    return ReferenceRows(rows["oracle"], rows["chance"], ceilings)
+    skipped = {**rows["oracle"].skipped, **rows["chance"].skipped, **ceilings.skipped}
+    return ReferenceRows(rows["oracle"].values, rows["chance"].values, ceilings.values, skipped)
 
 
 def reference_rows(task: Task, seed: int, profile: Profile, evaluator_kind: str, inputs,
@@ -90,12 +111,19 @@ def reference_rows(task: Task, seed: int, profile: Profile, evaluator_kind: str,
     if evaluator_kind != "embedded":
         return compute_reference_rows(task, seed, inputs, reference)
     key = config_hash("reference-rows", profile, evaluator_kind, task.name, seed,
-                      evaluation_code_fingerprint())
-    path = cache_root() / "reference_rows" / f"{key}.pkl"
-    if path.exists():
-        with path.open("rb") as file:
-            return pickle.load(file)
-    rows = compute_reference_rows(task, seed, inputs, reference)
-    with atomic_path(path) as tmp, tmp.open("wb") as file:
+                      evaluation_code_fingerprint(), metrics_fingerprint(reference.metrics))
+    return load_or_build(
+        cache_root() / "reference_rows" / f"{key}.pkl",
+        lambda: compute_reference_rows(task, seed, inputs, reference),
+        save=_save_rows, load=_load_rows,
+    )
+
+
+def _save_rows(rows: ReferenceRows, path: Path) -> None:
+    with path.open("wb") as file:
         pickle.dump(rows, file)
-    return rows
+
+
+def _load_rows(path: Path) -> ReferenceRows:
+    with path.open("rb") as file:
+        return pickle.load(file)

@@ -3,38 +3,60 @@
 Ids read ``{modality}.{metric}[{evaluator}]``: the modality scored (for alignment metrics,
 the generated target, compared with its source), the metric below, and the model that
 produced the numbers. Numbers under different evaluators never share a column.
+
+Each metric is a :class:`metrics.spec.MetricSpec` defined beside its function in its
+family's module and registered here on one line: name, the one-line description that
+``ls metrics`` prints, and where the spec lives (imported only when it is used, so listing
+imports no torch). The harness scores every registered spec that applies, in this order,
+then those installed packages declare under the entry-point group ``anybench.metrics``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from benchmark.core.registry import Registry
 
-METRICS: Registry[str] = Registry("metric")
+if TYPE_CHECKING:
+    from metrics.spec import MetricSpec
 
-for _name, _description, _module in (
-    ("attr_acc", "attribute accuracy of generated media under the target's attribute judge, "
-     "bootstrap CI (higher is better)", "metrics.attribute_accuracy"),
-    ("fid", "Fréchet distance of image features (clean-fid, mode=clean), generated vs real "
-     "test images at equal n (lower is better)", "metrics.fid"),
-    ("kid", "kernel inception distance on the same features as fid (lower is better)",
-     "metrics.fid"),
-    ("fad", "Fréchet distance of audio features, generated vs real test audio at equal n "
-     "(lower is better)", "metrics.fad"),
-    ("cider_d", "CIDEr-D of generated captions against the reference caption (coco-caption), "
-     "bootstrap CI (higher is better)", "metrics.captioning"),
-    ("bleu4", "corpus BLEU-4 of generated captions (coco-caption), bootstrap CI "
-     "(higher is better)", "metrics.captioning"),
-    ("clip", "100 * max(cos, 0) between text and image embeddings of a text-image evaluator, "
-     "generated target vs its source (higher is better)", "metrics.alignment"),
-    ("clap", "100 * cos between text and audio embeddings of a text-audio evaluator, "
-     "generated target vs its source (higher is better)", "metrics.alignment"),
-    ("ais", "image-audio similarity: % of other items' counterparts ranked below the true "
-     "source by an image-audio evaluator (higher is better, chance 50)", "metrics.alignment"),
-    ("r_at_1", "retrieval R@1 of a contrastive judge on real test pairs (its ceiling)",
-     "metrics.alignment"),
-    ("emb_fd", "Fréchet distance of generated vs true target embeddings, no decoder "
-     "(lower is better)", "metrics.embedding_space"),
-    ("emb_cos", "mean cosine of each generated embedding to its item's true embedding, no "
-     "decoder (higher is better)", "metrics.embedding_space"),
-):
-    METRICS.add(_name, _description, (lambda module=_module: module))
+METRICS: Registry[MetricSpec] = Registry("metric", "anybench.metrics")
+
+
+def _spec(where: str) -> Callable[[], MetricSpec]:
+    """A loader of the spec at ``"module:NAME"``, imported when first called."""
+    module, _, name = where.partition(":")
+    return lambda: getattr(import_module(module), name)
+
+
+METRICS.add("attr_acc", "attribute accuracy of generated media under the target's attribute "
+            "judge, bootstrap CI (higher is better)",
+            _spec("metrics.attribute_accuracy:ATTRIBUTE_ACCURACY"))
+METRICS.add("fid", "Fréchet distance of image features (clean-fid, mode=clean), generated vs "
+            "real test images at equal n (lower is better)", _spec("metrics.fid:FID"))
+METRICS.add("kid", "kernel inception distance on the same features as fid (lower is better)",
+            _spec("metrics.fid:KID"))
+METRICS.add("fad", "Fréchet distance of audio features, generated vs real test audio at equal "
+            "n (lower is better)", _spec("metrics.fad:FAD"))
+METRICS.add("cider_d", "CIDEr-D of generated captions against the reference caption "
+            "(coco-caption), bootstrap CI (higher is better)",
+            _spec("metrics.captioning:CIDER_D"))
+METRICS.add("bleu4", "corpus BLEU-4 of generated captions (coco-caption), bootstrap CI "
+            "(higher is better)", _spec("metrics.captioning:BLEU4"))
+METRICS.add("clip", "100 * max(cos, 0) between text and image embeddings of a text-image "
+            "evaluator, generated target vs its source (higher is better)",
+            _spec("metrics.alignment:CLIP"))
+METRICS.add("clap", "100 * cos between text and audio embeddings of a text-audio evaluator, "
+            "generated target vs its source (higher is better)",
+            _spec("metrics.alignment:CLAP"))
+METRICS.add("ais", "image-audio similarity: % of other items' counterparts ranked below the "
+            "true source by an image-audio evaluator (higher is better, chance 50)",
+            _spec("metrics.alignment:AIS"))
+METRICS.add("r_at_1", "retrieval R@1 of a contrastive judge on real test pairs (its ceiling)",
+            _spec("metrics.alignment:RETRIEVAL_AT_1"))
+METRICS.add("emb_fd", "Fréchet distance of generated vs true target embeddings, no decoder "
+            "(lower is better)", _spec("metrics.embedding_space:EMBEDDING_FRECHET"))
+METRICS.add("emb_cos", "mean cosine of each generated embedding to its item's true embedding, "
+            "no decoder (higher is better)", _spec("metrics.embedding_space:EMBEDDING_COSINE"))

@@ -11,17 +11,21 @@ a bootstrap interval. Rows are L2-normalized first, so every inner product is a 
     ais     s_i = 100/|R| · Σ_{r∈R} 1[cos(g_i, r) < cos(g_i, c_i)],  R = {c_j : j ≠ i}
     r_at_1  s_i = 1[labels(argmax_j cos(q_i, k_j)) = labels(q_i)]
 
-The models behind the embeddings live elsewhere (metrics/evaluators.py); torchmetrics'
+The models behind the embeddings live elsewhere (metrics/evaluators/); torchmetrics'
 CLIPScore bundles its own CLIP model, so the formulas on given embeddings are written here.
+Each metric scores a generated target against its source under the pair's encoder, and its
+ceiling on real test pairs; r_at_1 is a ceiling only (source -> target retrieval).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
 from benchmark.core.errors import UserError
+from benchmark.core.modalities import MODALITIES
+from metrics.spec import CEILING, OUTPUTS_AND_CEILING, MetricInputs, MetricSpec
 from metrics.value import MetricValue, mean_with_bootstrap
 
 _ROWS_PER_BLOCK = 1_024  # bounds the [block, N] similarity matrices of ais and r_at_1
@@ -105,7 +109,49 @@ def retrieval_at_1(queries: np.ndarray, candidates: np.ndarray, query_labels: np
     return mean_with_bootstrap(hits, seed=seed)
 
 
-ALIGNMENT_SCORES: dict[str, Callable[..., MetricValue]] = {
-    "clip": clip_score, "clap": clap_score, "ais": ais,
-}
-"""Alignment metric name (as in metrics.evaluators.ALIGNMENT_METRICS) -> its function."""
+def _clip(inputs: MetricInputs) -> MetricValue:
+    return clip_score(inputs.output, inputs.reference, seed=inputs.seed)
+
+
+def _clap(inputs: MetricInputs) -> MetricValue:
+    return clap_score(inputs.output, inputs.reference, seed=inputs.seed)
+
+
+def _ais(inputs: MetricInputs) -> MetricValue:
+    return ais(inputs.output, inputs.reference, seed=inputs.seed)
+
+
+def _retrieval_at_1(inputs: MetricInputs) -> MetricValue:
+    """Sources retrieve targets: the queries are the real source media, the candidates the
+    real target media (the ceiling row's output)."""
+    return retrieval_at_1(inputs.reference, inputs.output, inputs.labels, inputs.labels,
+                          seed=inputs.seed)
+
+
+CLIP = MetricSpec(
+    name="clip",
+    description="100 * max(cos, 0) between text and image embeddings of a text-image evaluator, "
+                "generated target vs its source (higher is better)",
+    higher_is_better=True, targets=("text", "image"), sources=("text", "image"),
+    evaluator="pair", compute=_clip, rows=OUTPUTS_AND_CEILING,
+)
+CLAP = MetricSpec(
+    name="clap",
+    description="100 * cos between text and audio embeddings of a text-audio evaluator, "
+                "generated target vs its source (higher is better)",
+    higher_is_better=True, targets=("text", "audio"), sources=("text", "audio"),
+    evaluator="pair", compute=_clap, rows=OUTPUTS_AND_CEILING,
+)
+AIS = MetricSpec(
+    name="ais",
+    description="image-audio similarity: % of other items' counterparts ranked below the true "
+                "source by an image-audio evaluator (higher is better, chance 50)",
+    higher_is_better=True, targets=("image", "audio"), sources=("image", "audio"),
+    evaluator="pair", compute=_ais, rows=OUTPUTS_AND_CEILING,
+)
+RETRIEVAL_AT_1 = MetricSpec(
+    name="r_at_1",
+    description="retrieval R@1 of a contrastive judge on real test pairs (its ceiling)",
+    higher_is_better=True, targets=MODALITIES, sources=MODALITIES, evaluator="pair",
+    compute=_retrieval_at_1, needs_labels=True, rows=CEILING, subject="direction",
+)

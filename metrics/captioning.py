@@ -44,6 +44,7 @@ from pycocoevalcap.bleu.bleu_scorer import cook_refs, cook_test
 from pycocoevalcap.cider.cider import Cider
 from scipy.stats import bootstrap
 
+from metrics.spec import MetricInputs, MetricSpec
 from metrics.value import MetricValue, mean_with_bootstrap
 
 BLEU_ORDER = 4
@@ -196,3 +197,25 @@ def bleu4(
     )
     low, high = result.confidence_interval
     return MetricValue(value, len(stats), float(low), float(high), per_sample)
+
+
+def _cider_d(inputs: MetricInputs) -> MetricValue:
+    return cider_d(inputs.output, inputs.reference, seed=inputs.seed)
+
+
+def _bleu4(inputs: MetricInputs) -> MetricValue:
+    return bleu4(inputs.output, inputs.reference, seed=inputs.seed)
+
+
+CIDER_D = MetricSpec(
+    name="cider_d",
+    description="CIDEr-D of generated captions against the reference caption (coco-caption), "
+                "bootstrap CI (higher is better)",
+    higher_is_better=True, targets=("text",), evaluator="captions", compute=_cider_d,
+)
+BLEU4 = MetricSpec(
+    name="bleu4",
+    description="corpus BLEU-4 of generated captions (coco-caption), bootstrap CI "
+                "(higher is better)",
+    higher_is_better=True, targets=("text",), evaluator="captions", compute=_bleu4,
+)

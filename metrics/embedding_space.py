@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmark.core.modalities import MODALITIES
 from metrics.frechet import frechet_metric
+from metrics.spec import MetricInputs, MetricSpec
 from metrics.value import MetricValue, mean_with_bootstrap
 
 
@@ -35,3 +37,27 @@ def per_sample_cosine(generated: np.ndarray, target: np.ndarray) -> np.ndarray:
 def embedding_cosine(generated: np.ndarray, target: np.ndarray, seed: int = 0) -> MetricValue:
     """Mean cosine between each generated embedding and its item's true embedding."""
     return mean_with_bootstrap(per_sample_cosine(generated, target), seed=seed)
+
+
+def _embedding_frechet(inputs: MetricInputs) -> MetricValue:
+    return embedding_frechet(inputs.output, inputs.reference, seed=inputs.seed)
+
+
+def _embedding_cosine(inputs: MetricInputs) -> MetricValue:
+    return embedding_cosine(inputs.output, inputs.reference, seed=inputs.seed)
+
+
+EMBEDDING_FRECHET = MetricSpec(
+    name="emb_fd",
+    description="Fréchet distance of generated vs true target embeddings, no decoder "
+                "(lower is better)",
+    higher_is_better=False, targets=MODALITIES, evaluator="embeddings",
+    compute=_embedding_frechet, needs_media=False,
+)
+EMBEDDING_COSINE = MetricSpec(
+    name="emb_cos",
+    description="mean cosine of each generated embedding to its item's true embedding, no "
+                "decoder (higher is better)",
+    higher_is_better=True, targets=MODALITIES, evaluator="embeddings",
+    compute=_embedding_cosine, needs_media=False,
+)

@@ -4,7 +4,7 @@
 
 over features of generated (g) and reference (r) clips: the embedded audio judge's
 penultimate features here, a pretrained audio tower's embeddings when one is supplied (the
-evaluator id says which). Biased in n like FID: compare at equal n.
+evaluator id says which; metrics/evaluators/). Biased in n like FID: compare at equal n.
 """
 
 from __future__ import annotations
@@ -12,15 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from metrics.frechet import frechet_metric
-from metrics.judges import AttributeJudge
+from metrics.spec import MetricInputs, MetricSpec
 from metrics.value import MetricValue
-
-
-def judge_audio_features(judge: AttributeJudge, audio: np.ndarray) -> np.ndarray:
-    """The embedded audio judge's penultimate features ``[N, 128]`` of clips ``[N, T]``."""
-    if judge.modality != "audio":
-        raise ValueError(f"an audio judge is needed, got a {judge.modality} judge")
-    return judge.features(audio).numpy()
 
 
 def fad(generated_features: np.ndarray, reference_features: np.ndarray,
@@ -28,3 +21,15 @@ def fad(generated_features: np.ndarray, reference_features: np.ndarray,
     """FAD of generated against reference audio features, n = number of generated clips,
     with the bootstrap interval of metrics/frechet.py."""
     return frechet_metric(generated_features, reference_features, seed=seed)
+
+
+def _fad(inputs: MetricInputs) -> MetricValue:
+    return fad(inputs.output, inputs.reference, seed=inputs.seed)
+
+
+FAD = MetricSpec(
+    name="fad",
+    description="Fréchet distance of audio features, generated vs real test audio at equal n "
+                "(lower is better)",
+    higher_is_better=False, targets=("audio",), evaluator="features", compute=_fad,
+)

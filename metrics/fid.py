@@ -1,9 +1,8 @@
-"""FID and KID of images, computed the clean-fid way (``mode="clean"``).
+"""FID and KID of images, on features made the clean-fid way (``mode="clean"``).
 
-Images go through clean-fid's own pipeline: saved losslessly as PNG, read back, resized
-on float values without quantization (PIL bicubic; 299x299 for Inception-V3, the judge's
-native size for the embedded image judge) and fed to a feature extractor as float
-``[B, 3, H, W]`` in 0..255. On the features ``f`` of generated (g) and reference (r) images:
+The features ``f`` of generated (g) and reference (r) images come from the run's image
+feature extractor (metrics/evaluators/image_features.py: clean-fid's pipeline with the
+embedded image judge or Inception-V3). On them:
 
     FID = ||mu_g - mu_r||^2 + Tr(S_g) + Tr(S_r) - 2 Tr((S_g S_r)^{1/2})     (metrics.frechet)
 
@@ -19,101 +18,11 @@ interval. KID can be slightly negative when the two sets match.
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
-
 import numpy as np
-import torch
-from cleanfid.fid import get_folder_features, kernel_distance
-from cleanfid.resize import make_resizer
-from PIL import Image
-from torch import Tensor
 
-from benchmark.core.errors import UserError
 from metrics.frechet import frechet_metric
-from metrics.judges import AttributeJudge
+from metrics.spec import MetricInputs, MetricSpec
 from metrics.value import MetricValue
-
-INCEPTION_FILE = "inception-2015-12-05.pt"
-INCEPTION_URL = (
-    "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/" + INCEPTION_FILE
-)
-
-Extractor = Callable[[Tensor], Tensor]
-Resize = Callable[[np.ndarray], np.ndarray]
-
-
-def clean_image_features(
-    images: np.ndarray, extractor: Extractor, *, resize: Resize | None = None,
-    batch_size: int = 250,
-) -> np.ndarray:
-    """Features ``[N, F]`` of ``images`` (uint8 ``[N, H, W, 3]``), row i from image i.
-
-    ``resize`` maps one HWC image in 0..255 to the extractor's input size; None means
-    clean-fid's clean resize to 299x299 (for Inception-V3). Runs on the CPU, in-process.
-    """
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3 or not len(images):
-        raise ValueError(f"expected uint8 images [N>0, H, W, 3], got {images.dtype} "
-                         f"{list(images.shape)}")
-    width = len(str(len(images) - 1))
-    with tempfile.TemporaryDirectory(prefix="anybench-fid-") as folder:
-        for index, image in enumerate(images):
-            # Zero-padded names: clean-fid reads the folder in sorted order = input order.
-            Image.fromarray(image).save(Path(folder) / f"{index:0{width}d}.png")
-        features = get_folder_features(
-            folder, model=extractor, num_workers=0, device=torch.device("cpu"), mode="clean",
-            custom_fn_resize=resize, verbose=False, batch_size=batch_size,
-        )
-    if len(features) != len(images):
-        raise RuntimeError(f"clean-fid read {len(features)} of {len(images)} images")
-    return features
-
-
-def judge_resize(judge: AttributeJudge) -> Resize:
-    """clean-fid's clean resize (PIL bicubic on float, no quantization) to the judge's size.
-
-    At the native size it is the identity (PIL returns a copy), and it returns float32, which
-    clean-fid hands on unscaled: the extractor sees exactly the pixel values 0..255.
-    """
-    side = judge.shape_args["image_size"]
-    return make_resizer("PIL", False, "bicubic", (side, side))
-
-
-def judge_image_extractor(judge: AttributeJudge) -> Extractor:
-    """The embedded image judge's scaled penultimate features ``[B, 128]`` of float images
-    in 0..255.
-
-    Inputs are divided by 255, as in ``AttributeJudge.to_tensor``, so the judge sees what it
-    was trained on.
-    """
-    if judge.modality != "image":
-        raise ValueError(f"an image judge is needed, got a {judge.modality} judge")
-    judge.eval()
-
-    @torch.no_grad()
-    def extract(images: Tensor) -> Tensor:
-        return judge.scaled_features(images / 255.0)
-
-    return extract
-
-
-def inception_extractor(weights_file: Path) -> Extractor:
-    """clean-fid's Inception-V3 (2048-d pool features) loaded from a local TorchScript file.
-
-    Nothing is downloaded: a missing file is a UserError that says where to get it.
-    """
-    path = Path(weights_file).expanduser()
-    if not path.is_file():
-        raise UserError(f"Inception-V3 weights not found at {path}: download {INCEPTION_URL} "
-                        "and give its local path")
-    if path.name != INCEPTION_FILE:
-        raise UserError(f"clean-fid loads Inception-V3 only from a file named {INCEPTION_FILE}: "
-                        f"rename {path} to {path.with_name(INCEPTION_FILE)}")
-    from cleanfid.inception_torchscript import InceptionV3W
-
-    return InceptionV3W(str(path.parent), download=False).eval()
 
 
 def fid(generated_features: np.ndarray, reference_features: np.ndarray,
@@ -138,6 +47,8 @@ def kid(
     clean-fid draws the subsets from the global ``np.random``; its state is seeded for the
     call and restored afterwards, so callers' random streams are untouched.
     """
+    from cleanfid.fid import kernel_distance  # imports torch
+
     if len(generated_features) == len(reference_features) <= max_subset_size:
         num_subsets = 1
     saved = np.random.get_state()
@@ -151,3 +62,24 @@ def kid(
     finally:
         np.random.set_state(saved)
     return MetricValue(value, n=len(generated_features))
+
+
+def _fid(inputs: MetricInputs) -> MetricValue:
+    return fid(inputs.output, inputs.reference, seed=inputs.seed)
+
+
+def _kid(inputs: MetricInputs) -> MetricValue:
+    return kid(inputs.output, inputs.reference, seed=inputs.seed)
+
+
+FID = MetricSpec(
+    name="fid",
+    description="Fréchet distance of image features (clean-fid, mode=clean), generated vs real "
+                "test images at equal n (lower is better)",
+    higher_is_better=False, targets=("image",), evaluator="features", compute=_fid,
+)
+KID = MetricSpec(
+    name="kid",
+    description="kernel inception distance on the same features as fid (lower is better)",
+    higher_is_better=False, targets=("image",), evaluator="features", compute=_kid,
+)

@@ -24,7 +24,6 @@ import io
 import warnings
 
 import numpy as np
-from cleanfid.fid import frechet_distance as _clean_fid_frechet_distance
 from scipy import linalg
 
 from metrics.value import MetricValue
@@ -41,6 +40,8 @@ def frechet_distance_from_statistics(
     is never negative, so round-off below zero (about -1e-6 for singular covariances) is
     clamped to 0.
     """
+    from cleanfid.fid import frechet_distance as clean_fid_frechet_distance  # imports torch
+
     stats = [np.asarray(x, dtype=np.float64) for x in (mu1, sigma1, mu2, sigma2)]
     quiet = contextlib.redirect_stdout(io.StringIO())
     with quiet, warnings.catch_warnings(), np.errstate(invalid="ignore"):
@@ -49,7 +50,7 @@ def frechet_distance_from_statistics(
         # DeprecationWarning is scipy's about clean-fid's own `disp=False` argument.
         warnings.simplefilter("ignore", linalg.LinAlgWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        value = _clean_fid_frechet_distance(*stats)
+        value = clean_fid_frechet_distance(*stats)
     return float(max(value, 0.0))
 
 

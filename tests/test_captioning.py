@@ -7,7 +7,7 @@ from pycocoevalcap.bleu.bleu import Bleu
 from pycocoevalcap.cider.cider import Cider
 
 from benchmark.data.scenes import ATTRIBUTE_VALUES
-from benchmark.data.scenes_caption import render_captions
+from benchmark.data.scenes.caption import render_captions
 from metrics.captioning import (
     bleu4,
     bleu4_from_totals,

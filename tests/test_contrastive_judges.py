@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-import metrics.contrastive_judges as contrastive
+import metrics.evaluators.contrastive_judges as contrastive
 from benchmark.core.errors import UserError
 from benchmark.data.scenes import ScenesConfig, generate_split
-from metrics.contrastive_judges import (
+from metrics.evaluators.contrastive_judges import (
     PAIRS,
     ContrastiveJudge,
     ContrastiveJudgeConfig,

@@ -10,18 +10,18 @@ from torchmetrics.image.kid import KernelInceptionDistance
 
 from benchmark.core.errors import UserError
 from benchmark.data.scenes import ScenesConfig, generate_split
-from metrics.fad import fad, judge_audio_features
-from metrics.fid import (
-    INCEPTION_FILE,
+from metrics.evaluators.attribute_judges import AttributeJudge
+from metrics.evaluators.audio_features import judge_audio_features
+from metrics.evaluators.image_features import (
     clean_image_features,
-    fid,
     inception_extractor,
     judge_image_extractor,
     judge_resize,
-    kid,
 )
+from metrics.evaluators.weights import INCEPTION_FILE
+from metrics.fad import fad
+from metrics.fid import fid, kid
 from metrics.frechet import frechet_distance, frechet_distance_from_statistics, frechet_metric
-from metrics.judges import AttributeJudge
 
 
 def _rotation(dim: int, seed: int) -> np.ndarray:
@@ -200,12 +200,12 @@ def test_clean_image_features_rejects_non_uint8_images():
 
 
 def test_inception_extractor_names_the_missing_file_and_where_to_get_it(tmp_path):
-    with pytest.raises(UserError, match=INCEPTION_FILE) as error:
-        inception_extractor(tmp_path / INCEPTION_FILE)
+    with pytest.raises(UserError, match=INCEPTION_FILE.default) as error:
+        inception_extractor(tmp_path / INCEPTION_FILE.default)
     assert "https://nvlabs-fi-cdn.nvidia.com" in str(error.value)
     other = tmp_path / "inception.pt"
     other.write_bytes(b"")
-    with pytest.raises(UserError, match=f"rename .* to .*{INCEPTION_FILE}"):
+    with pytest.raises(UserError, match=f"rename .* to .*{INCEPTION_FILE.default}"):
         inception_extractor(other)
 
 

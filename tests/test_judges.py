@@ -5,7 +5,11 @@ import pytest
 import torch
 
 from benchmark.data.scenes import ScenesConfig, generate_split
-from metrics.judges import FEATURE_DIM, JudgeConfig, load_judges
+from metrics.evaluators.attribute_judges import (
+    FEATURE_DIM,
+    JudgeConfig,
+    load_attribute_judges,
+)
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +22,7 @@ def scenes():
 def judges(scenes, tmp_path_factory):
     config, train, _ = scenes
     root = tmp_path_factory.mktemp("cache")
-    return root, load_judges(config.key(), train, JudgeConfig(steps=150), root=root,
+    return root, load_attribute_judges(config.key(), train, JudgeConfig(steps=150), root=root,
                              progress=False)
 
 
@@ -49,7 +53,8 @@ def test_features_are_scaled_to_unit_mean_square_on_training_media(scenes, judge
 def test_judges_are_loaded_from_the_cache_unchanged(scenes, judges):
     config, train, test = scenes
     root, first = judges
-    again = load_judges(config.key(), train, JudgeConfig(steps=150), root=root, progress=False)
+    again = load_attribute_judges(config.key(), train, JudgeConfig(steps=150), root=root,
+                                  progress=False)
     for modality in first:
         media = test.media(modality)
         torch.testing.assert_close(first[modality].features(media), again[modality].features(media))

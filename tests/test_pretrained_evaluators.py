@@ -18,9 +18,9 @@ from torch import nn
 from transformers import RobertaConfig, RobertaModel, RobertaTokenizer
 
 from benchmark.core.errors import UserError
-from metrics.pretrained_clap import PretrainedClap, load_clap_state
-from metrics.pretrained_clip import PretrainedClip, tag_options
-from metrics.weights import (
+from metrics.evaluators.pretrained_clap import PretrainedClap, load_clap_state
+from metrics.evaluators.pretrained_clip import PretrainedClip, tag_options
+from metrics.evaluators.weights import (
     CLAP_FILE,
     CLIP_FILE,
     CLIP_MODEL_NAME,
@@ -34,7 +34,7 @@ TINY_CLIP = "anybench-test-tiny-vit"
 TEXTS = ["a small red circle on the left", "a large blue square", "green"]
 
 
-# ---- weight sources: the URLs in metrics/weights.py are the libraries' own ----------------
+# ---- weight sources: the URLs in metrics/evaluators/weights.py are the libraries' own -----
 
 def test_weight_sources_are_the_ones_the_libraries_download():
     from cleanfid.downloads_helper import inception_url

@@ -8,7 +8,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.core.errors import UserError
-from metrics.weights import (
+from metrics.evaluators.weights import (
     CLAP,
     CLIP,
     INCEPTION,

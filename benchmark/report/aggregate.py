@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from benchmark.records import RunRecord
+from metrics import METRICS
 
-LOWER_IS_BETTER = frozenset({"fid", "kid", "fad", "emb_fd"})
 _METRIC_ID = re.compile(r"^(?P<subject>[a-z0-9]+)\.(?P<metric>[a-z0-9_]+)\[(?P<evaluator>.+)\]$")
 
 RESULT_COLUMNS = ["run_id", "method", "task", "seed", "protocol", "row", "metric_id",
@@ -32,7 +32,8 @@ def parse_metric_id(metric_id: str) -> tuple[str, str, str]:
 
 
 def higher_is_better(metric: str) -> bool:
-    return metric not in LOWER_IS_BETTER
+    """The direction of a metric name (``"fid"``), as its registered spec states it."""
+    return METRICS.get(metric).higher_is_better
 
 
 def results_frame(records: Sequence[RunRecord]) -> pd.DataFrame:

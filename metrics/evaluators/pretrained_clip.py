@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.core.errors import UserError
-from metrics.weights import CLIP, CLIP_MODEL_NAME, CLIP_PRETRAINED_TAG, WeightsConfig
+from metrics.evaluators.weights import CLIP, CLIP_MODEL_NAME, CLIP_PRETRAINED_TAG, WeightsConfig
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before open_clip pulls in huggingface_hub
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,19 +36,18 @@ from torch import Tensor, nn
 from torch.nn.functional import normalize
 from tqdm.auto import tqdm
 
-from benchmark.core.cache import atomic_path, cache_root, config_hash
+from benchmark.core.cache import cache_root, config_hash, load_or_build
 from benchmark.core.errors import UserError
 from benchmark.core.media.logmel import LogMel, LogMelConfig
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import Modality
-from metrics.judges import FEATURE_DIM, _audio_trunk
+from metrics.evaluators.attribute_judges import FEATURE_DIM, audio_trunk
+from metrics.spec import Media
 
 Pair = tuple[Modality, Modality]
 
 PAIRS: tuple[Pair, ...] = (("text", "image"), ("text", "audio"), ("image", "audio"))
 """The modality pairs a judge is trained for (first modality, second modality)."""
-
-Media = np.ndarray | Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class AudioTower(nn.Module):
         super().__init__()
         self.log_mel = LogMel(LogMelConfig(sample_rate=sample_rate))
         frames = self.log_mel.frames(num_samples)
-        self.trunk = _audio_trunk(self.log_mel.config.n_mels, frames)
+        self.trunk = audio_trunk(self.log_mel.config.n_mels, frames)
         self.projection = nn.Linear(FEATURE_DIM, config.embed_dim)
         self.register_buffer("log_mel_stats", torch.tensor([0.0, 1.0]))
 
@@ -202,17 +202,24 @@ def load_contrastive_judges(
     judges = {}
     for pair in PAIRS:
         key = contrastive_judge_key(dataset_key, config, pair)
-        path = (root or cache_root()) / "contrastive_judges" / f"{'-'.join(pair)}-{key}.pt"
-        if path.exists():
-            state = torch.load(path, weights_only=False)
-            judge = ContrastiveJudge(pair, config, **state["args"])
-            judge.load_state_dict(state["weights"])
-        else:
-            judge = _train(pair, train, config, progress)
-            with atomic_path(path) as tmp:
-                torch.save({"args": judge.shape_args, "weights": judge.state_dict()}, tmp)
+        judge = load_or_build(
+            (root or cache_root()) / "contrastive_judges" / f"{'-'.join(pair)}-{key}.pt",
+            partial(_train, pair, train, config, progress),
+            save=_save_judge, load=partial(_load_judge, pair, config),
+        )
         judges[pair] = judge.eval().requires_grad_(False)
     return judges
+
+
+def _save_judge(judge: ContrastiveJudge, path: Path) -> None:
+    torch.save({"args": judge.shape_args, "weights": judge.state_dict()}, path)
+
+
+def _load_judge(pair: Pair, config: ContrastiveJudgeConfig, path: Path) -> ContrastiveJudge:
+    state = torch.load(path, weights_only=False)
+    judge = ContrastiveJudge(pair, config, **state["args"])
+    judge.load_state_dict(state["weights"])
+    return judge
 
 
 def _train(pair: Pair, train: MediaSplit, config: ContrastiveJudgeConfig,

@@ -36,7 +36,7 @@ from unittest import mock
 import numpy as np
 
 from benchmark.core.errors import UserError
-from metrics.weights import CLAP, CLAP_AUDIO_MODEL, ROBERTA_FILES, WeightsConfig
+from metrics.evaluators.weights import CLAP, CLAP_AUDIO_MODEL, ROBERTA_FILES, WeightsConfig
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before laion_clap pulls in transformers
 
@@ -76,7 +76,8 @@ def _local_roberta(tokenizer: RobertaTokenizer, config: RobertaConfig) -> Iterat
     def expect_hub_id(name: str) -> None:
         if name != HUB_TEXT_MODEL:
             raise RuntimeError(f"laion-clap asked for '{name}', not '{HUB_TEXT_MODEL}': "
-                               "metrics/pretrained_clap.py needs updating for this version")
+                               "metrics/evaluators/pretrained_clap.py needs updating for this "
+                               "version")
 
     def model_from_config(name: str, *args, **kwargs) -> RobertaModel:
         expect_hub_id(name)
@@ -98,7 +99,7 @@ def load_clap_state(model: nn.Module, checkpoint: Path) -> None:
     own strict-load error spans many lines).
     """
     # Released checkpoints pickle numpy scalars beside the weights, which torch's weights-only
-    # unpickler refuses; only load files from the sources listed in metrics/weights.py.
+    # unpickler refuses; only load files from the sources listed in metrics/evaluators/weights.py.
     raw = torch.load(checkpoint, map_location="cpu", weights_only=False)
     state = raw["state_dict"] if isinstance(raw, dict) and "state_dict" in raw else raw
     state = {key.removeprefix("module."): value for key, value in state.items()}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from benchmark.core.cache import atomic_path, cache_root, config_hash
+from benchmark.core.cache import cache_root, config_hash, load_or_build
 from benchmark.core.media.logmel import LogMel
 from benchmark.core.media.tokenizer import WordTokenizer
 from benchmark.core.media_split import MediaSplit
@@ -56,7 +57,7 @@ def _image_trunk(image_size: int) -> nn.Module:
     )
 
 
-def _audio_trunk(n_mels: int, frames: int) -> nn.Module:
+def audio_trunk(n_mels: int, frames: int) -> nn.Module:
     return nn.Sequential(
         nn.Conv1d(n_mels, 64, 5, padding=2), nn.ReLU(), nn.MaxPool1d(2),
         nn.Conv1d(64, 64, 5, padding=2), nn.ReLU(), nn.MaxPool1d(2),
@@ -99,7 +100,7 @@ class AttributeJudge(nn.Module):
             from benchmark.core.media.logmel import LogMelConfig
 
             self.log_mel = LogMel(LogMelConfig(sample_rate=sample_rate))
-            self.trunk = _audio_trunk(self.log_mel.config.n_mels, self.log_mel.frames(num_samples))
+            self.trunk = audio_trunk(self.log_mel.config.n_mels, self.log_mel.frames(num_samples))
         else:
             self.tokenizer = WordTokenizer(vocabulary)
             self.trunk = _text_trunk(len(self.tokenizer))
@@ -151,7 +152,7 @@ def judge_key(dataset_key: str, config: JudgeConfig, modality: Modality) -> str:
     return config_hash(dataset_key, config, modality)
 
 
-def load_judges(
+def load_attribute_judges(
     dataset_key: str,
     train: MediaSplit,
     config: JudgeConfig = JudgeConfig(),
@@ -162,22 +163,27 @@ def load_judges(
     judges = {}
     for modality in MODALITIES:
         key = judge_key(dataset_key, config, modality)
-        path = (root or cache_root()) / "judges" / f"{modality}-{key}.pt"
-        if path.exists():
-            state = torch.load(path, weights_only=False)
-            judge = AttributeJudge(modality, **state["args"])
-            judge.load_state_dict(state["weights"])
-        else:
-            judge = _train_judge(modality, train, config, progress)
-            with atomic_path(path) as tmp:
-                torch.save({"args": _constructor_args(judge), "weights": judge.state_dict()}, tmp)
+        judge = load_or_build(
+            (root or cache_root()) / "judges" / f"{modality}-{key}.pt",
+            partial(_train_judge, modality, train, config, progress),
+            save=_save_judge, load=partial(_load_judge, modality),
+        )
         judges[modality] = judge.eval().requires_grad_(False)
     return judges
 
 
-def _constructor_args(judge: AttributeJudge) -> dict:
+def _save_judge(judge: AttributeJudge, path: Path) -> None:
     num_values = [head.out_features for head in judge.heads]
-    return {"attribute_names": judge.attribute_names, "num_values": num_values, **judge.shape_args}
+    args = {"attribute_names": judge.attribute_names, "num_values": num_values,
+            **judge.shape_args}
+    torch.save({"args": args, "weights": judge.state_dict()}, path)
+
+
+def _load_judge(modality: Modality, path: Path) -> AttributeJudge:
+    state = torch.load(path, weights_only=False)
+    judge = AttributeJudge(modality, **state["args"])
+    judge.load_state_dict(state["weights"])
+    return judge
 
 
 def _train_judge(

@@ -1,0 +1,165 @@
+"""The run's evaluators: which model scores which metric, chosen by ``--evaluator`` and
+named in every metric id.
+
+``embedded`` (the default) uses the judges trained on the embedded dataset:
+    attribute judges  ``judge:<dataset>``             attr_acc; their penultimate features
+                                                      for FID/KID (images) and FAD (audio)
+    contrastive judges ``contrastive-judge:<dataset>`` clip (text-image), clap (text-audio),
+                                                      ais (image-audio)
+``pretrained`` uses published models from local files (metrics/evaluators/weights.py):
+    Inception-V3 through clean-fid (FID/KID), open_clip CLIP (clip), laion-clap (clap, and
+    the audio features of FAD). Attribute accuracy stays with the attribute judges (the
+    attributes belong to the dataset) and AIS with the image-audio judge: no pretrained
+    image-audio model is wired yet, and the id says so.
+
+Captions are scored by coco-caption (``cider_d``, ``bleu4``) under either choice. Each
+evaluator fills one role of metrics/spec.py; a role left empty (no evaluator for a
+modality or pair) makes the metrics that need it skipped, with the reason recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.core.modalities import Modality
+from metrics.spec import EvaluatorRole, Media
+
+CAPTION_EVALUATOR = "coco-caption"
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    """A named model that turns media into what a metric compares.
+
+    ``id`` is the evaluator part of metric ids; ``apply(modality, media)`` returns one row
+    per item (predicted attributes, features, unit embeddings or captions, by role).
+    """
+
+    id: str
+    apply: Callable[[Modality, Media], Media]
+
+
+@dataclass(frozen=True)
+class Evaluators:
+    """Every evaluator a run has, resolved once, by role: ``attributes`` and ``features``
+    per modality, ``pairs`` per unordered modality pair, ``captions`` the caption scorer.
+    The ``embeddings`` role is the backbones' space, which the harness names."""
+
+    kind: str
+    attributes: Mapping[Modality, Evaluator]
+    features: Mapping[Modality, Evaluator]
+    pairs: Mapping[frozenset[Modality], Evaluator]
+    captions: Evaluator | None
+
+    def lookup(self, role: EvaluatorRole, target: Modality,
+               source: Modality | None = None) -> Evaluator | None:
+        """The evaluator of ``role`` for ``target`` (and ``source``, for a pair), or None."""
+        if role == "attributes":
+            return self.attributes.get(target)
+        if role == "features":
+            return self.features.get(target)
+        if role == "captions":
+            return self.captions
+        if role == "pair":
+            return self.pairs.get(frozenset({source, target}))
+        raise ValueError(f"the {role} role is not held by the evaluators")
+
+
+def _captions(modality: Modality, captions: Media) -> list[str]:
+    """coco-caption tokenizes inside the metrics, so it sees the captions themselves."""
+    return list(captions)
+
+
+COCO_CAPTION = Evaluator(CAPTION_EVALUATOR, _captions)
+
+
+def _attribute_predictors(attribute_judges: Mapping, dataset_version: str
+                          ) -> dict[Modality, Evaluator]:
+    def predictor(judge) -> Callable[[Modality, Media], np.ndarray]:
+        return lambda modality, media: judge.predict(media).numpy()
+
+    return {modality: Evaluator(f"judge:{dataset_version}", predictor(judge))
+            for modality, judge in attribute_judges.items()}
+
+
+def _contrastive_pairs(contrastive_judges: Mapping, dataset_version: str
+                       ) -> dict[frozenset[Modality], Evaluator]:
+    def encoder(judge) -> Callable[[Modality, Media], np.ndarray]:
+        return lambda modality, media: judge.encode(modality, media).numpy()
+
+    return {frozenset(pair): Evaluator(f"contrastive-judge:{dataset_version}", encoder(judge))
+            for pair, judge in contrastive_judges.items()}
+
+
+def embedded_evaluators(attribute_judges: Mapping, contrastive_judges: Mapping,
+                        dataset_version: str) -> Evaluators:
+    """The embedded judges of ``dataset_version`` (e.g. ``scenes-v1``)."""
+    from metrics.evaluators.audio_features import judge_audio_features
+    from metrics.evaluators.image_features import (
+        clean_image_features,
+        judge_image_extractor,
+        judge_resize,
+    )
+
+    judge_id = f"judge:{dataset_version}"
+    image_judge, audio_judge = attribute_judges["image"], attribute_judges["audio"]
+    extractor = judge_image_extractor(image_judge)
+    resize = judge_resize(image_judge)
+    features = {
+        "image": Evaluator(judge_id, lambda modality, images: clean_image_features(
+            np.asarray(images), extractor, resize=resize)),
+        "audio": Evaluator(judge_id, lambda modality, audio: judge_audio_features(
+            audio_judge, np.asarray(audio))),
+    }
+    return Evaluators(
+        kind="embedded",
+        attributes=_attribute_predictors(attribute_judges, dataset_version),
+        features=features,
+        pairs=_contrastive_pairs(contrastive_judges, dataset_version),
+        captions=COCO_CAPTION,
+    )
+
+
+def pretrained_evaluators(attribute_judges: Mapping, contrastive_judges: Mapping,
+                          dataset_version: str, weights_file: Path | None,
+                          sample_rate: int) -> Evaluators:
+    """Inception-V3 (clean-fid), open_clip CLIP and laion-clap from local files."""
+    from metrics.evaluators.image_features import clean_image_features, inception_extractor
+    from metrics.evaluators.pretrained_clap import PretrainedClap
+    from metrics.evaluators.pretrained_clip import PretrainedClip
+    from metrics.evaluators.weights import CLAP, CLIP, INCEPTION, WeightsConfig
+
+    weights = WeightsConfig.load(weights_file)
+    weights.require(INCEPTION, CLIP, CLAP)
+    extractor = inception_extractor(weights.path(INCEPTION))
+    clip = PretrainedClip.from_weights(weights)
+    clap = PretrainedClap.from_weights(weights)
+
+    def clip_encode(modality: Modality, media: Media) -> np.ndarray:
+        if modality == "image":
+            return clip.encode_images(np.asarray(media)).numpy()
+        return clip.encode_texts(list(media)).numpy()
+
+    def clap_encode(modality: Modality, media: Media) -> np.ndarray:
+        if modality == "audio":
+            return clap.encode_audio(np.asarray(media), sample_rate).numpy()
+        return clap.encode_texts(list(media)).numpy()
+
+    pairs = _contrastive_pairs(contrastive_judges, dataset_version)
+    pairs[frozenset({"text", "image"})] = Evaluator(CLIP.id, clip_encode)
+    pairs[frozenset({"text", "audio"})] = Evaluator(CLAP.id, clap_encode)
+    return Evaluators(
+        kind="pretrained",
+        attributes=_attribute_predictors(attribute_judges, dataset_version),
+        features={
+            "image": Evaluator(INCEPTION.id, lambda modality, images: clean_image_features(
+                np.asarray(images), extractor)),
+            "audio": Evaluator(CLAP.id, clap_encode),
+        },
+        pairs=pairs,
+        captions=COCO_CAPTION,
+    )

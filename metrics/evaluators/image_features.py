@@ -1,0 +1,101 @@
+"""Image features the clean-fid way (``mode="clean"``), for FID and KID.
+
+Images go through clean-fid's own pipeline: saved losslessly as PNG, read back, resized on
+float values without quantization (PIL bicubic; 299x299 for Inception-V3, the judge's
+native size for the embedded image judge) and fed to a feature extractor as float
+``[B, 3, H, W]`` in 0..255. Two extractors plug into it: the embedded image judge's scaled
+penultimate features, and clean-fid's Inception-V3 (2048-d pool features) from a local file.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from cleanfid.fid import get_folder_features
+from cleanfid.resize import make_resizer
+from PIL import Image
+from torch import Tensor
+
+from benchmark.core.errors import UserError
+from metrics.evaluators.attribute_judges import AttributeJudge
+from metrics.evaluators.weights import INCEPTION_FILE
+
+Extractor = Callable[[Tensor], Tensor]
+Resize = Callable[[np.ndarray], np.ndarray]
+
+
+def clean_image_features(
+    images: np.ndarray, extractor: Extractor, *, resize: Resize | None = None,
+    batch_size: int = 250,
+) -> np.ndarray:
+    """Features ``[N, F]`` of ``images`` (uint8 ``[N, H, W, 3]``), row i from image i.
+
+    ``resize`` maps one HWC image in 0..255 to the extractor's input size; None means
+    clean-fid's clean resize to 299x299 (for Inception-V3). Runs on the CPU, in-process.
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3 or not len(images):
+        raise ValueError(f"expected uint8 images [N>0, H, W, 3], got {images.dtype} "
+                         f"{list(images.shape)}")
+    width = len(str(len(images) - 1))
+    with tempfile.TemporaryDirectory(prefix="anybench-fid-") as folder:
+        for index, image in enumerate(images):
+            # Zero-padded names: clean-fid reads the folder in sorted order = input order.
+            Image.fromarray(image).save(Path(folder) / f"{index:0{width}d}.png")
+        features = get_folder_features(
+            folder, model=extractor, num_workers=0, device=torch.device("cpu"), mode="clean",
+            custom_fn_resize=resize, verbose=False, batch_size=batch_size,
+        )
+    if len(features) != len(images):
+        raise RuntimeError(f"clean-fid read {len(features)} of {len(images)} images")
+    return features
+
+
+def judge_resize(judge: AttributeJudge) -> Resize:
+    """clean-fid's clean resize (PIL bicubic on float, no quantization) to the judge's size.
+
+    At the native size it is the identity (PIL returns a copy), and it returns float32, which
+    clean-fid hands on unscaled: the extractor sees exactly the pixel values 0..255.
+    """
+    side = judge.shape_args["image_size"]
+    return make_resizer("PIL", False, "bicubic", (side, side))
+
+
+def judge_image_extractor(judge: AttributeJudge) -> Extractor:
+    """The embedded image judge's scaled penultimate features ``[B, 128]`` of float images
+    in 0..255.
+
+    Inputs are divided by 255, as in ``AttributeJudge.to_tensor``, so the judge sees what it
+    was trained on.
+    """
+    if judge.modality != "image":
+        raise ValueError(f"an image judge is needed, got a {judge.modality} judge")
+    judge.eval()
+
+    @torch.no_grad()
+    def extract(images: Tensor) -> Tensor:
+        return judge.scaled_features(images / 255.0)
+
+    return extract
+
+
+def inception_extractor(weights_file: Path) -> Extractor:
+    """clean-fid's Inception-V3 (2048-d pool features) loaded from a local TorchScript file.
+
+    Nothing is downloaded: a missing file is a UserError that says where to get it.
+    """
+    path = Path(weights_file).expanduser()
+    name = INCEPTION_FILE.default
+    if not path.is_file():
+        raise UserError(f"Inception-V3 weights not found at {path}: download "
+                        f"{INCEPTION_FILE.url} and give its local path")
+    if path.name != name:
+        raise UserError(f"clean-fid loads Inception-V3 only from a file named {name}: "
+                        f"rename {path} to {path.with_name(name)}")
+    from cleanfid.inception_torchscript import InceptionV3W
+
+    return InceptionV3W(str(path.parent), download=False).eval()

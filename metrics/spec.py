@@ -1,0 +1,150 @@
+"""A metric as the harness sees it: a pure function plus a spec of when and on what it runs.
+
+Each metric family module (fid.py, fad.py, captioning.py, alignment.py,
+attribute_accuracy.py, embedding_space.py) defines its :class:`MetricSpec` objects next to
+its functions, and metrics/__init__.py registers each under its name. The harness
+(benchmark/evaluation.py) scores a row of outputs of target modality t, for every
+registered spec that applies to t (and, for a per-source spec, to each source s of the
+task), by one rule:
+
+1. resolve the spec's evaluator E among the run's evaluators by its role (below); E names
+   the id's evaluator part;
+2. if the run lacks something the spec needs (decoded media, labels, the real reference
+   set, an evaluator for t or the pair (s, t)), skip it and record why;
+3. call ``spec.compute(MetricInputs(output, reference, labels, seed))``.
+
+What ``output`` and ``reference`` hold, by evaluator role:
+
+    role        E is                          output                 reference
+    attributes  t's attribute predictor       predicted attributes   (none: labels)
+                                              [N, A] of the outputs
+    features    t's feature extractor         features [N, F] of     features [N', F] of
+                                              the outputs            the real t media
+    captions    the caption scorer            the output captions    the real captions
+    pair        the (s, t) pair encoder       unit embeddings of     unit embeddings of
+                                              the outputs [N, E]     the real s media [N, E]
+    embeddings  the backbones' space          output embeddings      true t embeddings
+                                              [N, D] (no decoder)    [N, D]
+
+``labels`` are the test items' attribute rows ``int [N, A]``. The rows a spec scores are
+``outputs`` (the generated, oracle and chance rows) and ``ceiling`` (the real test media of
+t in place of outputs: what a perfect generator scores). Ids read
+``{subject}.{name}[{evaluator id}]``, the subject being t, or ``{s}2{t}`` for
+``subject="direction"``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import numpy as np
+
+from benchmark.core.modalities import MODALITIES, Modality
+from metrics.value import MetricValue
+
+Media = np.ndarray | Sequence[str]
+"""Images ``uint8 [N, H, W, 3]``, audio ``float32 [N, T]`` or N captions."""
+
+EvaluatorRole = Literal["attributes", "features", "captions", "pair", "embeddings"]
+Row = Literal["outputs", "ceiling"]
+Subject = Literal["target", "direction"]
+
+OUTPUTS: frozenset[Row] = frozenset({"outputs"})
+CEILING: frozenset[Row] = frozenset({"ceiling"})
+OUTPUTS_AND_CEILING: frozenset[Row] = OUTPUTS | CEILING
+
+_NAME = re.compile(r"^[a-z0-9_]+$")
+
+
+def metric_id(subject: str, name: str, evaluator: str) -> str:
+    """``metric_id("image", "fid", "judge:scenes-v1")`` -> ``"image.fid[judge:scenes-v1]"``."""
+    return f"{subject}.{name}[{evaluator}]"
+
+
+@dataclass(frozen=True)
+class MetricInputs:
+    """What one metric is computed from (module doc): the scored row and the real
+    reference, both as the spec's evaluator sees them, the labels and the seed of any
+    resampling."""
+
+    output: Media
+    reference: Media | None = None
+    labels: np.ndarray | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric: its name, direction, scope, needs, evaluator role and pure function.
+
+    ``targets`` are the generated modalities it scores. A per-source metric (alignment)
+    lists in ``sources`` the source modalities it pairs a target with and is scored once
+    per source of the task among them (never with s = t); it is not scored when the task
+    has none. ``needs_media`` says it reads decoded media (not only embeddings),
+    ``needs_labels`` the test items' attribute labels, ``needs_reference`` the real
+    reference set (module doc). ``rows`` are the rows it scores.
+    """
+
+    name: str
+    description: str
+    higher_is_better: bool
+    targets: tuple[Modality, ...]
+    evaluator: EvaluatorRole
+    compute: Callable[[MetricInputs], MetricValue]
+    sources: tuple[Modality, ...] = ()
+    needs_media: bool = True
+    needs_labels: bool = False
+    needs_reference: bool = True
+    rows: frozenset[Row] = OUTPUTS
+    subject: Subject = "target"
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not _NAME.match(self.name):
+            problems.append(f"name must match {_NAME.pattern}")
+        if not self.description or "\n" in self.description:
+            problems.append("description must be one non-empty line")
+        for field_name, modalities in (("targets", self.targets), ("sources", self.sources)):
+            unknown = set(modalities) - set(MODALITIES)
+            if unknown:
+                problems.append(f"{field_name} has unknown modalities {sorted(unknown)}")
+        if not self.targets:
+            problems.append("targets is empty")
+        if self.evaluator not in get_args(EvaluatorRole):
+            problems.append(f"evaluator must be one of {get_args(EvaluatorRole)}")
+        if (self.evaluator == "pair") != self.per_source:
+            problems.append("a pair evaluator and sources go together")
+        if self.subject == "direction" and not self.per_source:
+            problems.append("subject 'direction' needs sources")
+        if not self.rows or not self.rows <= OUTPUTS_AND_CEILING:
+            problems.append(f"rows must be a non-empty subset of {sorted(OUTPUTS_AND_CEILING)}")
+        if "ceiling" in self.rows and (not self.needs_media or self.evaluator == "embeddings"):
+            problems.append("a ceiling row scores real media, so it needs media, not embeddings")
+        if problems:
+            raise ValueError(f"metric spec '{self.name}': {'; '.join(problems)}")
+
+    @property
+    def per_source(self) -> bool:
+        """Whether it is scored once per source modality (alignment metrics)."""
+        return bool(self.sources)
+
+    def pairings(self, target: Modality, sources: Sequence[Modality]
+                 ) -> list[Modality | None]:
+        """The sources it is scored with for ``target`` in a task with ``sources``: ``[None]``
+        for a metric of the target alone, ``[]`` when it does not apply."""
+        if target not in self.targets:
+            return []
+        if not self.per_source:
+            return [None]
+        return [s for s in sources if s in self.sources and s != target]
+
+    def subject_of(self, target: Modality, source: Modality | None = None) -> str:
+        """The id's subject: ``target``, or ``{source}2{target}`` for a direction."""
+        return f"{source}2{target}" if self.subject == "direction" else target
+
+    def id(self, evaluator: str, target: Modality, source: Modality | None = None) -> str:
+        """The metric id under ``evaluator`` for ``target`` (scored against ``source``)."""
+        return metric_id(self.subject_of(target, source), self.name, evaluator)
