@@ -15,13 +15,16 @@ import torch
 from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
-from benchmark.core.cache import atomic_path, cache_root, config_hash
+from benchmark.core.cache import cache_root, config_hash, load_or_build
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import MODALITIES, Modality
 
 
 @dataclass
 class EmbeddedSplit:
+    """Per-modality embeddings ``{m: Tensor[N, D_m]}`` of one split, and which items have
+    each modality ``{m: BoolTensor[N]}``."""
+
     embeddings: dict[Modality, Tensor]
     present: dict[Modality, Tensor]
 
@@ -47,9 +50,11 @@ def embed_split(
     backbones' configuration.
     """
     path = (root or cache_root()) / "embeddings" / f"{config_hash(key)}.pt"
-    if path.exists():
-        state = torch.load(path)
-        return EmbeddedSplit(state["embeddings"], state["present"])
+    return load_or_build(path, lambda: _encode(backbones, split), save=_save, load=_load)
+
+
+def _encode(backbones: Mapping[Modality, torch.nn.Module], split: MediaSplit) -> EmbeddedSplit:
+    """Every present item of ``split`` encoded; zeros where a modality is absent."""
     embeddings, present = {}, {}
     for modality in MODALITIES:
         has = split.has(modality)
@@ -60,9 +65,16 @@ def embed_split(
         if len(index):
             z[torch.from_numpy(index)] = backbones[modality].encode(selected)
         embeddings[modality], present[modality] = z, torch.from_numpy(has.copy())
-    with atomic_path(path) as tmp:
-        torch.save({"embeddings": embeddings, "present": present}, tmp)
     return EmbeddedSplit(embeddings, present)
+
+
+def _save(split: EmbeddedSplit, path: Path) -> None:
+    torch.save({"embeddings": split.embeddings, "present": split.present}, path)
+
+
+def _load(path: Path) -> EmbeddedSplit:
+    state = torch.load(path)
+    return EmbeddedSplit(state["embeddings"], state["present"])
 
 
 class BatchedEmbeddings(Dataset):

@@ -1,7 +1,8 @@
 """The cached stages every run needs: dataset, backbones, judges, embeddings.
 
 ``prepare`` builds them ahead of time (and writes a preview a person can look at and
-listen to); ``run`` calls the same function and finds them cached.
+listen to, for a dataset that has one); ``run`` calls the same function and finds them
+cached.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ from pathlib import Path
 
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import Modality
+from benchmark.data.dataset import Dataset
 from benchmark.embeddings import EmbeddedSplit
 from benchmark.profiles import Profile
 
 
 @dataclass
 class PreparedInputs:
+    """Everything a run reads from the caches: the dataset and its media splits, the
+    backbones and judges trained on its training split, and both splits' embeddings."""
+
+    dataset: Dataset
     splits: dict[str, MediaSplit]
     backbones: dict[Modality, object]
     judges: dict[Modality, object]
@@ -26,25 +32,28 @@ class PreparedInputs:
 
 
 def stage(message: str) -> None:
+    """One line on stderr saying which stage of the pipeline starts."""
     print(f"[anybench] {message}", file=sys.stderr, flush=True)
 
 
 def prepare_inputs(profile: Profile, progress: bool = True) -> PreparedInputs:
     """Load from the cache, or build, every input of a run under ``profile``."""
     from benchmark.backbones import backbone_key, load_backbones
-    from benchmark.data.scenes import load_scenes
+    from benchmark.data import build_dataset
     from benchmark.embeddings import embed_split
-    from metrics.contrastive_judges import load_contrastive_judges
-    from metrics.judges import load_judges
+    from metrics.evaluators.attribute_judges import load_attribute_judges
+    from metrics.evaluators.contrastive_judges import load_contrastive_judges
 
-    dataset_key = profile.scenes.key()
-    stage(f"dataset scenes ({profile.name}: {profile.scenes.n_train} train, "
-          f"{profile.scenes.n_test} test items)")
-    splits = load_scenes(profile.scenes, progress=progress)
+    dataset = build_dataset(profile.dataset, profile.dataset_settings)
+    dataset_key = dataset.key()
+    settings = "".join(f", {k}={v}" for k, v in profile.dataset_settings.items())
+    stage(f"dataset {dataset.name} ({profile.name}{settings})")
+    splits = dataset.load(progress=progress)
     stage("backbones (per-modality autoencoders)")
     backbones = load_backbones(dataset_key, splits["train"], profile.backbones, progress=progress)
     stage("judges (embedded evaluators)")
-    judges = load_judges(dataset_key, splits["train"], profile.judges, progress=progress)
+    judges = load_attribute_judges(dataset_key, splits["train"], profile.judges,
+                                   progress=progress)
     stage("contrastive judges (embedded text-image, text-audio, image-audio evaluators)")
     contrastive = load_contrastive_judges(dataset_key, splits["train"], profile.contrastive,
                                           progress=progress)
@@ -54,31 +63,35 @@ def prepare_inputs(profile: Profile, progress: bool = True) -> PreparedInputs:
         name: embed_split(backbones, split, key=f"{features_key}/{name}")
         for name, split in splits.items()
     }
-    return PreparedInputs(splits, backbones, judges, contrastive, embeddings)
+    return PreparedInputs(dataset, splits, backbones, judges, contrastive, embeddings)
 
 
-def prepare(profile_name: str, preview_dir: Path) -> tuple[list[Path], dict[str, dict]]:
-    """``python -m benchmark prepare``: build the caches; return the preview files and the
-    embedded evaluators' ceilings on the real test split (every directed task's)."""
+def prepare(profile_name: str, preview_dir: Path, dataset: str | None = None
+            ) -> tuple[list[Path], dict[str, dict]]:
+    """``python -m benchmark prepare``: build the caches; return the preview files (none
+    for a dataset without a preview) and the embedded evaluators' ceilings on the real test
+    split (every directed task's). ``dataset`` replaces the profile's (see
+    ``Profile.with_dataset``)."""
     from benchmark.core.tasks import all_tasks
-    from benchmark.data.scenes import write_preview
+    from benchmark.data.dataset import Previewable
     from benchmark.evaluation import RealReference, evaluator_ceilings
     from benchmark.profiles import PROFILES
-    from metrics.evaluators import embedded_evaluators
+    from metrics.evaluators.evaluator_set import embedded_evaluators
 
-    profile = PROFILES.get(profile_name)
+    profile = PROFILES.get(profile_name).with_dataset(dataset)
     inputs = prepare_inputs(profile)
-    test = inputs.splits["test"]
+    test, version = inputs.splits["test"], inputs.dataset.version
     stage("evaluator ceilings on the real test split")
     reference = RealReference(
         test=test,
         embeddings={m: e.numpy() for m, e in inputs.embeddings["test"].embeddings.items()},
-        evaluators=embedded_evaluators(inputs.judges, inputs.contrastive_judges,
-                                       profile.scenes.version),
-        embedding_evaluator=f"backbone:{profile.scenes.version}",
+        evaluators=embedded_evaluators(inputs.judges, inputs.contrastive_judges, version),
+        embedding_evaluator=f"backbone:{version}",
     )
     ceilings = {}
     for task in all_tasks():
         if task.kind == "directed":
-            ceilings.update(evaluator_ceilings(task, reference))
-    return write_preview(test, preview_dir), {k: v.to_dict() for k, v in ceilings.items()}
+            ceilings.update(evaluator_ceilings(task, reference).values)
+    previews = (inputs.dataset.write_preview(test, preview_dir)
+                if isinstance(inputs.dataset, Previewable) else [])
+    return previews, {k: v.to_dict() for k, v in ceilings.items()}

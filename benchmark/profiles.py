@@ -6,24 +6,43 @@ pipeline runs in well under a minute; its numbers only show that the pipeline wo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from benchmark.backbones import BackboneConfig
 from benchmark.core.registry import Registry
-from benchmark.data.scenes import ScenesConfig
-from metrics.contrastive_judges import ContrastiveJudgeConfig
-from metrics.judges import JudgeConfig
+from metrics.evaluators.attribute_judges import JudgeConfig
+from metrics.evaluators.contrastive_judges import ContrastiveJudgeConfig
 
 
 @dataclass(frozen=True)
 class Profile:
+    """A named bundle of settings for every cached stage of a run.
+
+    Attributes:
+        name: the profile's name; run records say ``<dataset>:<name>``.
+        dataset: a name registered in ``benchmark.data.DATASETS``.
+        dataset_settings: keyword arguments for that dataset's factory (the rest default).
+        backbones: the backbones' training settings.
+        judges: the attribute judges' training settings.
+        contrastive: the contrastive judges' training settings.
+        method_overrides: method settings this profile changes (e.g. fewer steps).
+    """
+
     name: str
-    scenes: ScenesConfig
+    dataset: str
+    dataset_settings: dict[str, Any]
     backbones: BackboneConfig
     judges: JudgeConfig
     contrastive: ContrastiveJudgeConfig
     method_overrides: dict[str, Any] = field(default_factory=dict)
+
+    def with_dataset(self, dataset: str | None) -> Profile:
+        """This profile on ``dataset`` instead (a registered name or ``file.py:Name``, with
+        its default settings); itself when ``dataset`` is None or already its own."""
+        if dataset is None or dataset == self.dataset:
+            return self
+        return replace(self, dataset=dataset, dataset_settings={})
 
 
 PROFILES: Registry[Profile] = Registry("profile")
@@ -31,7 +50,7 @@ PROFILES: Registry[Profile] = Registry("profile")
 PROFILES.add(
     "default",
     "the embedded benchmark: 21k partially paired training items, 1k test triplets",
-    lambda: Profile("default", ScenesConfig(), BackboneConfig(), JudgeConfig(),
+    lambda: Profile("default", "scenes", {}, BackboneConfig(), JudgeConfig(),
                     ContrastiveJudgeConfig()),
 )
 PROFILES.add(
@@ -39,7 +58,8 @@ PROFILES.add(
     "every stage shrunk to seconds, to check the pipeline works (numbers are not meaningful)",
     lambda: Profile(
         "smoke",
-        ScenesConfig(n_train=1_200, n_test=100),
+        "scenes",
+        {"n_train": 1_200, "n_test": 100},
         BackboneConfig(text_steps=80, image_steps=80, audio_steps=80),
         JudgeConfig(steps=100),
         ContrastiveJudgeConfig(steps=80),

@@ -11,13 +11,18 @@ import platform
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from benchmark.core.cache import atomic_path
 
-SCHEMA_VERSION = 2
+if TYPE_CHECKING:
+    from benchmark.core.media_split import MediaSplit
+    from benchmark.data.dataset import Dataset
+
+SCHEMA_VERSION = 3
+"""3: ``config["dataset"]`` (:func:`dataset_config`) replaced 2's ``config["scenes"]``."""
 
 
 @dataclass
@@ -39,6 +44,10 @@ class RunRecord:
     and the generated row's metrics there (the last entry is the final model).
     ``protocol`` says whether the model was trained for this task alone (``task``) or once
     to serve every task the method supports (``suite``, its budget shared by all).
+    ``dataset`` reads ``<dataset name>:<profile>``; ``config`` holds every setting of the
+    run, the dataset's under ``config["dataset"]`` (:func:`dataset_config`).
+    ``skipped_metrics`` maps ``{subject}.{metric}`` to why a registered metric that applies
+    to the task was not scored (no decoded media, no labels, no evaluator for a pair...).
     """
 
     run_id: str
@@ -66,6 +75,7 @@ class RunRecord:
     protocol: str = "task"
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+    skipped_metrics: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
@@ -100,6 +110,26 @@ def _write_arrays(final: Path, arrays: dict[str, np.ndarray]) -> Path:
 
 def read_record(path: Path) -> RunRecord:
     return RunRecord(**json.loads(path.read_text()))
+
+
+def dataset_config(dataset: Dataset, test: MediaSplit) -> dict[str, Any]:
+    """A record's ``config["dataset"]``: the dataset's ``name``, ``version`` and ``settings``,
+    and under ``media`` what rendering its media needs (``sample_rate`` in Hz)."""
+    return {
+        "name": dataset.name,
+        "version": dataset.version,
+        "settings": dataset.settings(),
+        "media": {"sample_rate": test.sample_rate},
+    }
+
+
+def media_settings(record: RunRecord) -> dict[str, Any]:
+    """What rendering a record's media needs (``sample_rate``), from either schema: 3 keeps
+    it in ``config["dataset"]["media"]``; 2 had one dataset, whose settings (the sample rate
+    among them) were ``config["scenes"]``."""
+    if record.schema_version < 3:
+        return {"sample_rate": record.config["scenes"]["sample_rate"]}
+    return record.config["dataset"]["media"]
 
 
 def provenance(config_hash: str) -> dict[str, Any]:

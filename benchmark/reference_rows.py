@@ -12,7 +12,8 @@ ceilings (benchmark/evaluation.py):
 None of them depends on the method, so a sweep that scores five methods on one task and
 seed would compute them five times; for audio targets that is 2 x 1,000 Griffin-Lim
 decodes each time. They are cached under a key that hashes the whole profile (dataset,
-backbones, judges), the evaluator kind, the task, the seed, the names of the scored
+backbones, judges), the dataset's own content key (its settings with their defaults and
+version), the evaluator kind, the task, the seed, the names of the scored
 metrics and the source text of the evaluation and decoding code (and of any plug-in metric's
 file), so a change to any of them recomputes instead of reusing stale numbers.
 Only the embedded evaluators are cached: pretrained ones are read from user files that
@@ -110,8 +111,9 @@ def reference_rows(task: Task, seed: int, profile: Profile, evaluator_kind: str,
     them before under the same key (see the module doc), else computed (and cached)."""
     if evaluator_kind != "embedded":
         return compute_reference_rows(task, seed, inputs, reference)
-    key = config_hash("reference-rows", profile, evaluator_kind, task.name, seed,
-                      evaluation_code_fingerprint(), metrics_fingerprint(reference.metrics))
+    key = config_hash("reference-rows", profile, inputs.dataset.key(), evaluator_kind,
+                      task.name, seed, evaluation_code_fingerprint(),
+                      metrics_fingerprint(reference.metrics))
     return load_or_build(
         cache_root() / "reference_rows" / f"{key}.pkl",
         lambda: compute_reference_rows(task, seed, inputs, reference),

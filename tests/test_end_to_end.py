@@ -1,27 +1,21 @@
 """One whole run through the CLI on the smoke profile: every stage, a record, a table."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
+
+from benchmark.records import media_settings, read_record
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    """One smoke cache shared by the tests of this module."""
-    return {**os.environ, "ANYBENCH_CACHE": str(tmp_path_factory.mktemp("cache"))}
-
-
-def test_smoke_run_writes_a_complete_record(tmp_path, env):
+def test_smoke_run_writes_a_complete_record(tmp_path, smoke_env):
     result = subprocess.run(
         [sys.executable, "-m", "benchmark", "run", "--method", "flowbind",
          "--task", "audio2image", "--profile", "smoke", "--results", str(tmp_path / "runs"),
          "--no-progress"],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True, text=True, env=smoke_env, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     records = list(Path(tmp_path / "runs").glob("*.json"))
@@ -29,6 +23,9 @@ def test_smoke_run_writes_a_complete_record(tmp_path, env):
     assert len(records) == 1
     record = json.loads(records[0].read_text())
     assert record["status"] == "ok"
+    assert (record["dataset"], record["schema_version"]) == ("scenes:smoke", 3)
+    assert record["config"]["dataset"]["settings"]["n_train"] == 1200
+    assert media_settings(read_record(records[0])) == {"sample_rate": 8000}
     assert record["budget"]["used"] == record["budget"]["value"] == 100
     assert set(record["references"]) == {"oracle", "chance"}
     ids = set(record["metrics"])
@@ -69,11 +66,11 @@ def test_smoke_run_writes_a_complete_record(tmp_path, env):
     assert "(oracle)" in result.stdout and "(chance)" in result.stdout
 
 
-def test_prepare_prints_every_evaluator_ceiling(tmp_path, env):
+def test_prepare_prints_every_evaluator_ceiling(tmp_path, smoke_env):
     result = subprocess.run(
         [sys.executable, "-m", "benchmark", "prepare", "--profile", "smoke",
          "--preview", str(tmp_path / "preview")],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True, text=True, env=smoke_env, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("text.attr_acc[judge:scenes-v1]", "audio.attr_acc[judge:scenes-v1]",
@@ -85,14 +82,14 @@ def test_prepare_prints_every_evaluator_ceiling(tmp_path, env):
     assert (tmp_path / "preview" / "contact_sheet.png").exists()
 
 
-def test_a_samples_budget_is_matched_across_methods(tmp_path, env):
+def test_a_samples_budget_is_matched_across_methods(tmp_path, smoke_env):
     seen, references = {}, {}
     for method in ("flowbind", "joint"):
         result = subprocess.run(
             [sys.executable, "-m", "benchmark", "run", "--method", method, "--task",
              "text2image", "--profile", "smoke", "--budget", "samples=3000",
              "--results", str(tmp_path / method), "--no-progress"],
-            capture_output=True, text=True, env=env, timeout=300,
+            capture_output=True, text=True, env=smoke_env, timeout=300,
         )
         assert result.returncode == 0, result.stderr[-3000:]
         (path,) = (tmp_path / method).glob("*-s0-*.json")
@@ -108,15 +105,15 @@ def test_a_samples_budget_is_matched_across_methods(tmp_path, env):
     assert references["flowbind"] == references["joint"]  # method-independent, cached
 
 
-def test_suite_protocol_trains_once_and_writes_a_record_per_task(tmp_path, env):
+def test_suite_protocol_trains_once_and_writes_a_record_per_task(tmp_path, smoke_env):
     command = [sys.executable, "-m", "benchmark", "run", "--method", "crossflow", "--task",
                "audio2image,image2text", "--profile", "smoke", "--steps", "20",
                "--results", str(tmp_path), "--no-progress"]
-    refused = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    refused = subprocess.run(command, capture_output=True, text=True, env=smoke_env, timeout=300)
     assert refused.returncode == 2 and "--protocol suite" in refused.stderr
 
     result = subprocess.run([*command, "--protocol", "suite"], capture_output=True, text=True,
-                            env=env, timeout=300)
+                            env=smoke_env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     records = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json"))]
     assert sorted(r["task"] for r in records) == ["audio2image", "image2text"]
@@ -125,3 +122,10 @@ def test_suite_protocol_trains_once_and_writes_a_record_per_task(tmp_path, env):
     params = records[0]["params"]
     assert params["trainable"] == params["suite_trainable"]  # all six pair models
     assert params["serve_task"] < params["trainable"]
+
+
+def test_the_committed_records_of_schema_2_give_their_sample_rate_too():
+    example = Path(__file__).resolve().parents[1] / "results" / "example-suite"
+    record = read_record(min(example.glob("*.json")))
+    assert record.schema_version == 2
+    assert media_settings(record) == {"sample_rate": 8000}

@@ -10,20 +10,21 @@ import pytest
 import soundfile
 from PIL import Image
 
+from benchmark.core.errors import UserError
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import MODALITIES
 from benchmark.data.scenes import (
     ATTRIBUTE_NAMES,
     ATTRIBUTE_VALUES,
     PAIR_GROUPS,
+    Scenes,
     ScenesConfig,
     generate_split,
-    load_scenes,
-    write_preview,
 )
-from benchmark.data.scenes_audio import COLOUR_PITCH_HZ
-from benchmark.data.scenes_caption import SYNONYMS, TEMPLATES
-from benchmark.data.scenes_image import COLOUR_RGB
+from benchmark.data.scenes.audio import COLOUR_PITCH_HZ
+from benchmark.data.scenes.caption import SYNONYMS, TEMPLATES
+from benchmark.data.scenes.image import COLOUR_RGB
+from benchmark.data.scenes.preview import write_preview
 
 SMALL = ScenesConfig(n_train=300, n_test=30)
 
@@ -206,15 +207,24 @@ def test_every_caption_names_each_attribute(train: MediaSplit, test_split: Media
     assert len(set(test_split.captions)) > 0.8 * len(test_split)
 
 
-def test_load_scenes_round_trip(tmp_path) -> None:
+def test_the_dataset_generates_once_then_reads_its_cache(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ANYBENCH_CACHE", str(tmp_path))
+    scenes = Scenes(n_train=SMALL.n_train, n_test=SMALL.n_test)
+    assert scenes.config == SMALL and scenes.key() == SMALL.key()
+    assert (scenes.name, scenes.version) == ("scenes", "scenes-v1")
     folder = tmp_path / "datasets" / f"scenes-{SMALL.key()}"
-    generated = load_scenes(SMALL, root=tmp_path, progress=False)
+    generated = scenes.load(progress=False)
     assert np.load(folder / "train" / "audio_pcm16.npy").dtype == np.int16
-    assert json.loads((folder / "scenes.json").read_text())["n_train"] == SMALL.n_train
-    loaded = load_scenes(SMALL, root=tmp_path, progress=False)
+    assert json.loads((folder / "scenes.json").read_text()) == scenes.settings()
+    loaded = scenes.load(progress=False)
     for split in ("train", "test"):
         _assert_same(generated[split], loaded[split])
         _assert_same(loaded[split], generate_split(SMALL, split))
+
+
+def test_an_unknown_setting_names_the_closest() -> None:
+    with pytest.raises(UserError, match="unknown scenes setting 'n_trian': did you mean 'n_train'"):
+        Scenes(n_trian=10)
 
 
 def test_write_preview(test_split: MediaSplit, tmp_path) -> None:

@@ -20,7 +20,7 @@ from benchmark.backbones.base import Backbone
 from benchmark.backbones.image import ImageBackbone
 from benchmark.backbones.text import TextBackbone
 from benchmark.backbones.training import BACKBONES, BackboneConfig, train_backbone
-from benchmark.core.cache import atomic_path, cache_root, config_hash
+from benchmark.core.cache import cache_root, config_hash, load_or_build
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import MODALITIES, Modality
 
@@ -66,15 +66,13 @@ def load_backbones(
     backbones: dict[Modality, Backbone] = {}
     for modality in MODALITIES:
         has = train.has(modality)
-        if not has.any():
-            continue
-        path = backbone_path(dataset_key, config, modality, root)
-        if path.exists():
-            backbones[modality] = _load(path)
-        else:
-            backbone = train_backbone(modality, train.subset(has), config, progress)
-            _save(backbone, path)
-            backbones[modality] = backbone
+        if has.any():
+            backbones[modality] = load_or_build(
+                backbone_path(dataset_key, config, modality, root),
+                lambda m=modality, h=has: train_backbone(m, train.subset(h), config, progress),
+                save=_save,
+                load=_load,
+            )
     return backbones
 
 
@@ -84,8 +82,7 @@ def _save(backbone: Backbone, path: Path) -> None:
         "hparams": backbone.hparams,
         "state_dict": backbone.state_dict(),
     }
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    torch.save(state, path)
 
 
 def _load(path: Path) -> Backbone:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.records import RunRecord
+from benchmark.records import RunRecord, media_settings
 from benchmark.report.plots import CAPTIONS
 from benchmark.report.tables import Table, task_arrow, task_order, to_html
 
@@ -65,7 +65,7 @@ def gallery(records: Sequence[RunRecord], results_dir: Path, out_dir: Path) -> s
             without.append(f"{method} {task}")
             continue
         samples = np.load(results_dir / record.samples_file)
-        sample_rate = int(record.config.get("scenes", {}).get("sample_rate", 8000))
+        sample_rate = int(media_settings(record)["sample_rate"])
         keys = sorted(samples.files, key=lambda k: ("source", "generated", "truth").index(
             k.split("/")[0]))
         items = len(samples[keys[0]])

@@ -1,0 +1,62 @@
+"""The Dataset interface: what the harness asks of every dataset it runs on.
+
+A dataset is built by the factory registered under its name (``benchmark.data.DATASETS``)
+from keyword settings, e.g. ``scenes`` from ``n_train=1200, n_test=100``. The harness
+then uses only what this protocol declares: the name and version for record fields and
+evaluator ids, the content key for the caches of everything trained or computed from
+the data, and the two media splits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from benchmark.core.media_split import MediaSplit
+
+SPLITS: tuple[str, ...] = ("train", "test")
+"""The splits every dataset has: ``train`` (items may lack any modality) and ``test``."""
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """A dataset of media with pairing and label columns, loaded as two :class:`MediaSplit`.
+
+    ``train`` items may lack any modality (``present``); ``test`` items hold every one.
+    Each split's ``attributes`` are the label columns (``attribute_names``, each taking
+    ``attribute_sizes[j]`` values) that attribute judges are trained on and scored with.
+    """
+
+    @property
+    def name(self) -> str:
+        """The registered name; run records say ``<name>:<profile>``."""
+
+    @property
+    def version(self) -> str:
+        """The version of the data, named by the evaluators trained on it: ``judge:<version>``,
+        ``contrastive-judge:<version>``, ``backbone:<version>`` (e.g. ``scenes-v1``)."""
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting, defaults included: the keyword arguments that rebuild this dataset
+        from its factory (kept in each run record)."""
+
+    def key(self) -> str:
+        """A content hash of everything that changes the loaded data; the cache of the data
+        and of everything computed from it (backbones, judges, embeddings) is keyed by it."""
+
+    def load(self, progress: bool = True) -> dict[str, MediaSplit]:
+        """``{"train": ..., "test": ...}``, the same arrays on every call (cached as needed)."""
+
+
+@runtime_checkable
+class Previewable(Protocol):
+    """A dataset that can write files a person looks at or listens to (``prepare --preview``)."""
+
+    def write_preview(self, split: MediaSplit, out_dir: Path) -> list[Path]:
+        """Write a preview of ``split`` under ``out_dir``; return the paths written."""
+
+
+DatasetFactory = Callable[..., Dataset]
+"""What ``DATASETS`` holds: keyword settings -> a :class:`Dataset`; an unknown setting is a
+``UserError``."""

@@ -1,0 +1,127 @@
+"""The contract every registered dataset keeps, checked the same way for each of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from benchmark.core.errors import UserError
+from benchmark.core.media_split import MediaSplit
+from benchmark.core.modalities import MODALITIES
+from benchmark.data import DATASETS, build_dataset
+from benchmark.data.dataset import SPLITS, Dataset, Previewable
+
+SMALL: dict[str, dict[str, Any]] = {"scenes": {"n_train": 300, "n_test": 30}}
+"""Settings that make each dataset small enough to load in a test."""
+
+CHANGED: dict[str, dict[str, Any]] = {"scenes": {"seed": 1}}
+"""A setting change that must change each dataset's content key."""
+
+
+@pytest.fixture(params=DATASETS.names())
+def name(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def loaded(name: str, tmp_path, monkeypatch) -> tuple[Dataset, dict[str, MediaSplit]]:
+    monkeypatch.setenv("ANYBENCH_CACHE", str(tmp_path))
+    dataset = build_dataset(name, SMALL[name])
+    return dataset, dataset.load(progress=False)
+
+
+def test_every_dataset_has_small_and_changed_settings_here(name: str) -> None:
+    assert name in SMALL and name in CHANGED, f"add settings for '{name}' to this module"
+
+
+def test_it_is_a_dataset_named_as_registered(name: str, loaded) -> None:
+    dataset, _ = loaded
+    assert isinstance(dataset, Dataset)
+    assert dataset.name == name
+    assert dataset.version and ":" not in dataset.version
+    assert build_dataset(name, dataset.settings()).key() == dataset.key()
+
+
+def test_both_splits_are_consistent_media_splits(loaded) -> None:
+    _, splits = loaded
+    assert tuple(splits) == SPLITS
+    for split in splits.values():
+        assert isinstance(split, MediaSplit)
+        n = len(split)
+        assert n > 0
+        assert split.present.shape == (n, len(MODALITIES)) and split.present.dtype == bool
+        assert len(split.captions) == len(split.images) == len(split.audio) == n
+        assert split.images.dtype == np.uint8 and split.images.ndim == 4
+        assert split.images.shape[-1] == 3
+        assert split.audio.dtype == np.float32 and split.audio.ndim == 2
+        assert np.abs(split.audio).max() <= 1.0
+        assert split.sample_rate > 0
+    train, test = splits["train"], splits["test"]
+    assert train.images.shape[1:] == test.images.shape[1:]
+    assert train.audio.shape[1:] == test.audio.shape[1:]
+    assert train.sample_rate == test.sample_rate
+
+
+def test_test_items_hold_every_modality(loaded) -> None:
+    _, splits = loaded
+    test = splits["test"]
+    assert test.present.all()
+    assert all(test.captions)
+    assert test.images.reshape(len(test), -1).any(axis=1).all()
+    assert test.audio.any(axis=1).all()
+
+
+def test_presence_matches_the_media(loaded) -> None:
+    _, splits = loaded
+    for split in splits.values():
+        has_text, has_image, has_audio = (split.has(m) for m in ("text", "image", "audio"))
+        assert [bool(c) for c in split.captions] == has_text.tolist()
+        assert not split.images[~has_image].any()
+        assert not split.audio[~has_audio].any()
+
+
+def test_label_columns_are_consistent(loaded) -> None:
+    _, splits = loaded
+    train, test = splits["train"], splits["test"]
+    assert train.attribute_names == test.attribute_names
+    assert train.attribute_sizes == test.attribute_sizes
+    for split in splits.values():
+        assert split.attributes.dtype == np.int64
+        assert split.attributes.shape == (len(split), len(split.attribute_names))
+        assert len(split.attribute_sizes) == len(split.attribute_names)
+        assert (split.attributes >= 0).all()
+        assert (split.attributes < np.array(split.attribute_sizes)).all()
+
+
+def test_loading_again_reads_identical_arrays(name: str, loaded) -> None:
+    _, first = loaded
+    again = build_dataset(name, SMALL[name]).load(progress=False)
+    for split in SPLITS:
+        a, b = first[split], again[split]
+        for field in ("attributes", "present", "images", "audio"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+            assert getattr(a, field).dtype == getattr(b, field).dtype
+        assert a.captions == b.captions
+        assert (a.attribute_names, a.attribute_sizes, a.sample_rate) == (
+            b.attribute_names, b.attribute_sizes, b.sample_rate)
+
+
+def test_the_key_changes_with_a_setting(name: str) -> None:
+    small = build_dataset(name, SMALL[name])
+    assert build_dataset(name, SMALL[name]).key() == small.key()
+    assert build_dataset(name, {**SMALL[name], **CHANGED[name]}).key() != small.key()
+
+
+def test_a_preview_writes_the_files_it_names(loaded, tmp_path) -> None:
+    dataset, splits = loaded
+    if not isinstance(dataset, Previewable):
+        pytest.skip(f"{dataset.name} has no preview")
+    paths = dataset.write_preview(splits["test"], tmp_path / "preview")
+    assert paths and all(p.is_file() and p.stat().st_size > 0 for p in paths)
+
+
+def test_an_unknown_setting_is_a_user_error(name: str) -> None:
+    with pytest.raises(UserError, match="unknown"):
+        build_dataset(name, {**SMALL[name], "no_such_setting": 1})
