@@ -1,13 +1,7 @@
 """Training budgets: how much compute a run may spend, enforced and measured one way for
 every method (AlgoPerf / MLPerf style, see shared/reference/evaluation.md).
 
-A budget is one of
-
-    samples=N   training examples seen (rows of the batches), stops within one batch
-    steps=N     optimizer steps
-    flops=X     model FLOPs, forward + backward of the training loss, measured per step
-    seconds=S   training wall-clock, device synchronized before every clock reading
-
+A budget (benchmark/core/budget.py) is samples=N, steps=N, flops=X or seconds=S.
 Whichever is enforced, all four are recorded. For quality-vs-compute curves the callback
 keeps a copy of the weights when the enforced figure first reaches each of
 CHECKPOINT_FRACTIONS of the budget (copying is off the clock); they are scored after
@@ -21,46 +15,15 @@ validation or checkpointing inside the loop, and evaluation happens after it.
 from __future__ import annotations
 
 import copy
-import math
 import time
-from dataclasses import dataclass
 
 import pytorch_lightning as pl
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmark.core.errors import UserError
+from benchmark.core.budget import Budget
 
-BUDGET_KINDS = ("samples", "steps", "flops", "seconds")
 CHECKPOINT_FRACTIONS = (1 / 8, 1 / 4, 1 / 2, 1.0)
-
-
-@dataclass(frozen=True)
-class Budget:
-    """``kind`` in BUDGET_KINDS and its positive limit ``value``."""
-
-    kind: str
-    value: float
-
-    @classmethod
-    def parse(cls, text: str) -> Budget:
-        """``"samples=256000"`` (also ``1e12`` for flops) -> Budget; bad text is a UserError."""
-        kind, _, number = text.partition("=")
-        if kind not in BUDGET_KINDS or not number:
-            raise UserError(f"cannot read budget '{text}': write KIND=VALUE with KIND one of "
-                            f"{', '.join(BUDGET_KINDS)}, e.g. samples=256000")
-        try:
-            value = float(number)
-        except ValueError:
-            raise UserError(f"budget '{text}': '{number}' is not a number") from None
-        if not math.isfinite(value) or value <= 0:
-            raise UserError(f"budget '{text}': the value must be positive")
-        if kind in ("samples", "steps") and value != int(value):
-            raise UserError(f"budget '{text}': {kind} must be a whole number")
-        return cls(kind, value)
-
-    def __str__(self) -> str:
-        return f"{self.kind}={self.value:g}"
 
 
 def _synchronize() -> None:

@@ -28,7 +28,13 @@ from benchmark.core.cache import atomic_path
 from benchmark.core.errors import UserError
 from benchmark.records import RunRecord, provenance
 
-SWEEP_KEYS = ("methods", "tasks", "seeds", "profile", "budget", "protocol")
+GRID_KEYS = ("methods", "tasks", "seeds")
+SWEEP_DEFAULTS = {"profile": "smoke", "preset": "tiny", "dataset": None, "steps": None,
+                  "budget": None, "sampling_steps": None, "guidance": None,
+                  "evaluator": "embedded", "weights": None, "protocol": "task",
+                  "metrics": []}
+"""The run settings a baseline's sweep holds besides its grid, with the values a baseline
+that does not name one (older baselines name only profile, budget and protocol) means."""
 
 
 @dataclass
@@ -117,9 +123,10 @@ def load_baseline(path: Path) -> dict:
         valid = False
     if not valid:
         raise UserError(f"{path} is not an anybench baseline (re-make it with --update)")
-    missing = [k for k in SWEEP_KEYS if k not in baseline["sweep"]]
+    missing = [k for k in GRID_KEYS if k not in baseline["sweep"]]
     if missing:
         raise UserError(f"{path} lacks sweep settings {missing} (re-make it with --update)")
+    baseline["sweep"] = {**SWEEP_DEFAULTS, **baseline["sweep"]}
     return baseline
 
 
@@ -134,9 +141,12 @@ def sweep_records(sweep: dict, results: Path | None, jobs: int, progress: bool
     from benchmark.sweep import completed_records, plan, run_sweep
 
     folder = results or Path(tempfile.mkdtemp(prefix="anybench-check-"))
-    configs, _ = plan(sweep["methods"], sweep["tasks"], sweep["seeds"],
-                      profile=sweep["profile"], budget=sweep["budget"],
-                      protocol=sweep["protocol"], results_dir=folder)
+    settings = {key: sweep.get(key, default) for key, default in SWEEP_DEFAULTS.items()}
+    if settings["weights"] is not None:
+        settings["weights"] = Path(settings["weights"])
+    settings["metrics"] = tuple(settings["metrics"])
+    configs, _ = plan(sweep["methods"], sweep["tasks"], sweep["seeds"], results_dir=folder,
+                      **settings)
     outcome = run_sweep(configs, jobs=jobs, progress=progress)
     if outcome.interrupted:
         raise KeyboardInterrupt

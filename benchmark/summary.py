@@ -49,7 +49,8 @@ def run_table(record: RunRecord) -> str:
     lines.append(
         f"params: trainable {p['trainable']:,}  serve task {p['serve_task']:,}  "
         f"serve suite of {p['suite_tasks']} tasks {p['serve_suite']:,}  "
-        f"paper preset {p['paper_preset_trainable']:,}"
+        + (f"paper preset {p['paper_preset_trainable']:,}"
+           if p["paper_preset_trainable"] is not None else "no paper preset")
     )
     lines.append(
         f"time: train {t['train_s']:.1f}s ({t['samples_per_s']:.0f} samples/s)  "

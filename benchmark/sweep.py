@@ -14,15 +14,12 @@ planned runs are appended to the folder's plan file first (benchmark/sweep_plan.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-import time
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -30,9 +27,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from benchmark.core.errors import UserError
+from benchmark.core.config import RunConfig
+from benchmark.core.errors import RefusedTask
 from benchmark.records import RunRecord, provenance, read_record, write_record
-from benchmark.runner import RunConfig, validate
+from benchmark.resolution import resolve
 from benchmark.sweep_plan import append_plan
 
 
@@ -61,11 +59,9 @@ def plan(methods: Sequence[str], tasks: Sequence[str], seeds: Sequence[int],
                 config = RunConfig(method=method, task=task, seed=seed, progress=False,
                                    **settings)
                 try:
-                    validate(config)
-                except UserError as error:
-                    if "cannot run" not in str(error):
-                        raise
-                    refused.append(str(error))
+                    resolve(config)
+                except RefusedTask as refusal:
+                    refused.append(str(refusal))
                     break
                 configs.append(config)
     return configs, refused
@@ -97,15 +93,18 @@ def _command(group: Sequence[RunConfig]) -> list[str]:
     """The ``run`` command line of a group of configs that differ only in their task."""
     config = group[0]
     command = [sys.executable, "-m", "benchmark", "run", "--method", config.method,
-               "--task", ",".join(c.task for c in group), "--seed", str(config.seed),
+               "--task", ",".join(c.task.name for c in group), "--seed", str(config.seed),
                "--preset", config.preset, "--profile", config.profile,
                "--evaluator", config.evaluator, "--protocol", config.protocol,
                "--results", str(config.results_dir), "--no-progress"]
-    for flag, value in (("--steps", config.steps), ("--budget", config.budget),
+    for flag, value in (("--dataset", config.dataset), ("--steps", config.steps),
+                        ("--budget", config.budget),
                         ("--sampling-steps", config.sampling_steps),
                         ("--guidance", config.guidance), ("--weights", config.weights)):
         if value is not None:
             command += [flag, str(value)]
+    for metric in config.metrics:
+        command += ["--metric", metric]
     return command
 
 
@@ -114,9 +113,8 @@ def _failed_record(config: RunConfig, error: str) -> RunRecord:
 
     identity = config.identity()
     return RunRecord(
-        run_id=f"{time.strftime('%Y%m%dT%H%M%S')}-{config.method}-{identity['task']}-"
-               f"{config.preset}-s{config.seed}-failed-{uuid.uuid4().hex[:6]}",
-        method=config.method, task=identity["task"], dataset=f"scenes:{config.profile}",
+        run_id=config.new_run_id("failed"),
+        method=config.method, task=identity["task"], dataset=_dataset_label(config),
         preset=config.preset, seed=config.seed, status="failed", budget={}, params={},
         timing={}, sampling={}, metrics={}, references={}, judges={},
         config={"run": identity}, provenance=provenance(config_hash(identity)),
@@ -124,13 +122,24 @@ def _failed_record(config: RunConfig, error: str) -> RunRecord:
     )
 
 
+def _dataset_label(config: RunConfig) -> str:
+    """``<dataset>:<profile>`` as the run's own record would say it: the dataset by its
+    factory's ``name`` (a plug-in's too), without building the dataset."""
+    from benchmark.data import DATASETS
+    from benchmark.profiles import PROFILES
+
+    profile = PROFILES.get(config.profile).with_dataset(config.dataset)
+    factory = DATASETS.get(profile.dataset)
+    return f"{getattr(factory, 'name', profile.dataset)}:{profile.name}"
+
+
 def _groups(configs: Sequence[RunConfig]) -> list[list[RunConfig]]:
     """One group per training: each config alone, or under the suite protocol every
     config that differs only in its task."""
-    groups: dict[object, list[RunConfig]] = {}
+    groups: dict[tuple[str, Path], list[RunConfig]] = {}
     for config in configs:
-        key = dataclasses.replace(config, task="") if config.protocol == "suite" else config
-        groups.setdefault(key, []).append(config)
+        key = config.training_key() if config.protocol == "suite" else config.run_key()
+        groups.setdefault((key, config.results_dir), []).append(config)
     return list(groups.values())
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the report reads plans without importing the runner
-    from benchmark.runner import RunConfig
+    from benchmark.core.config import RunConfig
 
 PLAN_FILE = "sweep-plan.jsonl"
 

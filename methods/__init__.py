@@ -6,7 +6,7 @@ from importlib import import_module
 
 from benchmark.core.registry import Registry
 
-METHODS: Registry[type] = Registry("method")
+METHODS: Registry[type] = Registry("method", "anybench.methods")
 
 
 def _lazy(module: str, name: str):

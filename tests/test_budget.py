@@ -6,7 +6,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from benchmark.budget import Budget, BudgetCallback, training_flops_per_step
+from benchmark.budget import BudgetCallback, training_flops_per_step
+from benchmark.core.budget import Budget
 from benchmark.core.errors import UserError
 
 BATCH = 16

@@ -1,11 +1,15 @@
 """The method-independent reference rows are computed once per key and then reused."""
 
+from dataclasses import replace
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from benchmark import reference_rows as module
 from benchmark.core.tasks import parse_task
 from benchmark.profiles import PROFILES
+from metrics import METRICS
 from metrics.value import MetricValue
 
 
@@ -24,9 +28,10 @@ def computed(monkeypatch, tmp_path):
     return calls
 
 
-def _rows(seed=0, evaluator="embedded", task="text2image"):
+def _rows(seed=0, evaluator="embedded", task="text2image", metrics=("fid", "clip")):
+    reference = SimpleNamespace(metrics=[METRICS.get(name) for name in metrics])
     return module.reference_rows(parse_task(task), seed, PROFILES.get("smoke"), evaluator,
-                                 inputs=None, reference=None)
+                                 inputs=None, reference=reference)
 
 
 def test_a_second_request_reads_the_cache(computed):
@@ -43,8 +48,21 @@ def test_seed_task_and_code_changes_recompute(computed, monkeypatch):
     _rows(task="audio2image")
     monkeypatch.setattr(module, "evaluation_code_fingerprint", lambda: "edited")
     _rows(seed=0)
+    _rows(seed=0, metrics=("fid",))  # another set of scored metrics
     assert computed == [("text2image", 0), ("text2image", 1), ("audio2image", 0),
-                        ("text2image", 0)]
+                        ("text2image", 0), ("text2image", 0)]
+
+
+def test_a_plug_in_metric_file_is_part_of_the_key(tmp_path):
+    plug_in = tmp_path / "my_metric.py"
+    plug_in.write_text("def compute(inputs):\n    return 1.0\n")
+    namespace = {}
+    exec(compile(plug_in.read_text(), str(plug_in), "exec"), namespace)
+    spec = replace(METRICS.get("fid"), name="mine", compute=namespace["compute"])
+    before = module.metrics_fingerprint([METRICS.get("fid"), spec])
+    assert before[0] == "fid:"  # the repository's own code is in the code fingerprint
+    plug_in.write_text("def compute(inputs):\n    return 2.0\n")
+    assert module.metrics_fingerprint([METRICS.get("fid"), spec]) != before
 
 
 def test_pretrained_evaluators_are_never_cached(computed):
@@ -53,15 +71,16 @@ def test_pretrained_evaluators_are_never_cached(computed):
     assert len(computed) == 2
 
 
-def test_the_fingerprint_changes_with_any_metrics_source(tmp_path):
-    for name in ("benchmark/evaluation.py", "benchmark/reference_rows.py", "metrics/fid.py",
-                 "benchmark/backbones/audio.py", "benchmark/core/media/logmel.py"):
+def test_the_fingerprint_changes_with_any_evaluation_source(tmp_path):
+    sources = ("benchmark/evaluation.py", "benchmark/reference_rows.py", "metrics/fid.py",
+               "metrics/evaluators/attribute_judges.py", "benchmark/backbones/audio.py",
+               "benchmark/core/media/logmel.py", "benchmark/core/media_split.py")
+    for name in sources:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x = 1\n")
-    before = module.evaluation_code_fingerprint(tmp_path)
-    assert module.evaluation_code_fingerprint(tmp_path) == before
-    (tmp_path / "metrics" / "fid.py").write_text("x = 2\n")
-    after_metric = module.evaluation_code_fingerprint(tmp_path)
-    assert after_metric != before
-    (tmp_path / "benchmark" / "media" / "logmel.py").write_text("x = 2\n")  # a decoder
-    assert module.evaluation_code_fingerprint(tmp_path) != after_metric
+    seen = {module.evaluation_code_fingerprint(tmp_path)}
+    assert module.evaluation_code_fingerprint(tmp_path) in seen
+    for name in sources:  # a metric, an evaluator, a decoder, the media code
+        (tmp_path / name).write_text("x = 2\n")
+        seen.add(module.evaluation_code_fingerprint(tmp_path))
+    assert len(seen) == 1 + len(sources)

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmark.core.config import RunConfig
 from benchmark.core.errors import UserError
 from benchmark.records import RunRecord, write_record, write_samples
 from benchmark.report import write_report
 from benchmark.report.tables import task_arrow
-from benchmark.runner import RunConfig
 from benchmark.sweep_plan import PLAN_FILE, append_plan
 
 ATTR = "image.attr_acc[judge:scenes-v1]"
@@ -42,7 +42,7 @@ def _record(method, seed, attr, fid, task="text2image", budget="samples=1000", s
                     "chance": {ATTR: _value(0.3), FID: _value(1.0)}},
         judges={ATTR: _value(1.0)},
         config={"run": {"profile": "smoke", "budget": budget, "evaluator": "embedded"},
-                "scenes": {"sample_rate": 8000}},
+                "dataset": {"name": "scenes", "media": {"sample_rate": 8000}}},
         provenance={}, protocol="task", samples_file=samples,
         curve=[{"fraction": f, "samples": int(1024 * f), "metrics": {ATTR: _value(attr * f),
                                                                       FID: _value(fid / f)}}

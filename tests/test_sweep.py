@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from benchmark import sweep
+from benchmark.core.config import RunConfig
 from benchmark.core.errors import UserError
-from benchmark.runner import RunConfig
 from benchmark.sweep_plan import planned_runs
 
 
@@ -26,10 +26,9 @@ def _sweep(results: Path, env: dict, *extra: str) -> subprocess.CompletedProcess
     )
 
 
-def test_sweep_runs_each_combination_once_and_resumes(tmp_path_factory):
-    env = {**os.environ, "ANYBENCH_CACHE": str(tmp_path_factory.mktemp("cache"))}
+def test_sweep_runs_each_combination_once_and_resumes(tmp_path_factory, smoke_env):
     results = tmp_path_factory.mktemp("runs")
-    first = _sweep(results, env, "--jobs", "2")
+    first = _sweep(results, smoke_env, "--jobs", "2")
     assert first.returncode == 0, first.stderr[-3000:]
     records = sorted(results.glob("*.json"))
     assert len(records) == 4
@@ -38,7 +37,7 @@ def test_sweep_runs_each_combination_once_and_resumes(tmp_path_factory):
 
     # an interrupted sweep is one with records missing: only those are run again
     records[0].unlink()
-    again = _sweep(results, env)
+    again = _sweep(results, smoke_env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "1 run, 3 already done, 0 failed" in again.stdout
     assert len(list(results.glob("*.json"))) == 4

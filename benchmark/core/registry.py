@@ -1,15 +1,36 @@
-"""Name -> object registries with did-you-mean errors."""
+"""Name -> object registries with did-you-mean errors, and plug-ins from outside the repository.
+
+An entry comes from one of three places, and ``ls`` says which (its ``origin``):
+
+    built-in       ``REGISTRY.add(name, description, load)`` in this repository
+    entry point    an installed package's ``[project.entry-points."anybench.<kind>s"]``
+                   table (``name = "module:attribute"``), found when the registry is
+                   first listed or searched
+    file           a name written ``path/to/file.py:Attribute``: the file is imported as
+                   a module and the attribute taken from it, when that name is asked for
+
+Entries load lazily: heavy modules (torch) are imported only when an entry is used.
+"""
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import importlib.util
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from benchmark.core.errors import UserError
 
 T = TypeVar("T")
+
+BUILT_IN = "built-in"
+PLUGIN_SEPARATOR = ".py:"
+"""What marks a name as ``path/to/file.py:Attribute``."""
 
 
 def did_you_mean(name: str, choices: list[str]) -> str:
@@ -20,37 +41,111 @@ def did_you_mean(name: str, choices: list[str]) -> str:
     return "choose one of: " + ", ".join(choices)
 
 
+def is_plugin_path(name: str) -> bool:
+    """Whether ``name`` is written ``path/to/file.py:Attribute``."""
+    return PLUGIN_SEPARATOR in name
+
+
+def short_name(name: str) -> str:
+    """A name fit for file names: ``linear_map.LinearMap`` for
+    ``path/to/linear_map.py:LinearMap``, a registered name unchanged."""
+    if not is_plugin_path(name):
+        return name
+    file_name, _, attribute = name.rpartition(":")
+    return f"{Path(file_name).stem}.{attribute}"
+
+
+def load_from_file(spec: str, kind: str) -> object:
+    """The attribute named after the last ``:`` of ``spec`` in the Python file before it.
+
+    The file is imported once per path under a module name derived from its resolved
+    path (registered in ``sys.modules``, so classes defined there pickle and introspect
+    like any other). A missing file or attribute is a :class:`UserError` naming it.
+    """
+    file_name, _, attribute = spec.rpartition(":")
+    path = Path(file_name).expanduser().resolve()
+    if not path.is_file():
+        raise UserError(f"no {kind} file at {path} (from '{spec}'): give "
+                        f"path/to/file.py:Name of an existing file")
+    module_name = "anybench_plugin_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    module = sys.modules.get(module_name)
+    if module is None:
+        loader_spec = importlib.util.spec_from_file_location(module_name, path)
+        if loader_spec is None or loader_spec.loader is None:
+            raise UserError(f"cannot import {path} as a Python module")
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[module_name] = module
+        try:
+            loader_spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]
+            raise
+    if not hasattr(module, attribute):
+        public = [n for n in vars(module) if not n.startswith("_")]
+        raise UserError(f"{path} has no {kind} '{attribute}': {did_you_mean(attribute, public)}")
+    return getattr(module, attribute)
+
+
 @dataclass(frozen=True)
 class Entry(Generic[T]):
-    """A registered object with the one-line description shown by ``ls``."""
+    """A registered object with the one-line description shown by ``ls`` and its origin."""
 
     name: str
     description: str
     load: Callable[[], T]
+    origin: str = BUILT_IN
 
 
 class Registry(Generic[T]):
-    """Named entries of one kind (methods, datasets, ...), loaded lazily on lookup."""
+    """Named entries of one kind (methods, metrics, datasets, ...), loaded lazily on lookup.
 
-    def __init__(self, kind: str) -> None:
+    ``entry_point_group`` is the package metadata group scanned for entries installed by
+    other packages (``anybench.methods``, ...). A name written ``path/to/file.py:Name``
+    loads ``Name`` from that file.
+    """
+
+    def __init__(self, kind: str, entry_point_group: str | None = None) -> None:
         self.kind = kind
+        self.entry_point_group = entry_point_group
         self._entries: dict[str, Entry[T]] = {}
+        self._scanned = entry_point_group is None
 
-    def add(self, name: str, description: str, load: Callable[[], T]) -> None:
+    def add(self, name: str, description: str, load: Callable[[], T],
+            origin: str = BUILT_IN) -> None:
         if name in self._entries:
             raise ValueError(f"{self.kind} '{name}' is registered twice")
-        self._entries[name] = Entry(name, description, load)
+        self._entries[name] = Entry(name, description, load, origin)
+
+    def _scan_entry_points(self) -> None:
+        """Add the entries installed packages declare, once (a built-in name wins)."""
+        if self._scanned:
+            return
+        self._scanned = True
+        for point in metadata.entry_points(group=self.entry_point_group):
+            if point.name in self._entries:
+                continue
+            package = point.dist.name if point.dist is not None else "an installed package"
+            self.add(point.name, f"{point.value} (from {package})", point.load,
+                     origin=f"entry point of {package}")
 
     def names(self) -> list[str]:
+        self._scan_entry_points()
         return list(self._entries)
 
     def entry(self, name: str) -> Entry[T]:
+        """The entry called ``name``; a ``file.py:Name`` loads from that file."""
+        if is_plugin_path(name):
+            return Entry(name, f"loaded from {name}",
+                         lambda: load_from_file(name, self.kind), origin=f"file {name}")
+        self._scan_entry_points()
         if name not in self._entries:
-            raise UserError(f"unknown {self.kind} '{name}': {did_you_mean(name, self.names())}")
+            raise UserError(f"unknown {self.kind} '{name}': {did_you_mean(name, self.names())} "
+                            f"(or give path/to/file.py:Name)")
         return self._entries[name]
 
     def get(self, name: str) -> T:
         return self.entry(name).load()
 
     def __iter__(self) -> Iterator[Entry[T]]:
-        return iter(self._entries.values())
+        self._scan_entry_points()
+        return iter(list(self._entries.values()))

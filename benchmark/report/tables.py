@@ -181,7 +181,8 @@ def efficiency_table(records: list) -> Table:
             Cell(method),
             Cell(f"{first.params['trainable']:,}"),
             Cell(f"{first.params['serve_suite']:,}"),
-            Cell(f"{first.params['paper_preset_trainable']:,}"),
+            Cell("–" if first.params["paper_preset_trainable"] is None
+                 else f"{first.params['paper_preset_trainable']:,}"),
             Cell(f"{seconds.mean():.1f}" + (f" ± {seconds.std(ddof=1):.1f}"
                                              if len(seconds) > 1 else "")),
             Cell("/".join(f"{s:,}" for s in samples)),

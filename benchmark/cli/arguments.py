@@ -1,0 +1,131 @@
+"""Argument types and groups the subcommands share, each defined once.
+
+``run``, ``sweep`` and ``check --update`` take the same run settings
+(:func:`add_run_settings`); they differ only in whether the method, task and seed are one
+(``--method``) or a list (``--methods``), see :func:`add_run_grid`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from benchmark.core.config import DEFAULT_RESULTS, EVALUATOR_KINDS, PROTOCOLS
+from benchmark.core.errors import UserError
+
+SETTINGS = ("preset", "profile", "dataset", "steps", "budget", "sampling_steps", "guidance",
+            "evaluator", "weights", "protocol", "metrics")
+"""The RunConfig fields :func:`add_run_settings` defines, by their attribute names."""
+
+DEFAULTS: dict[str, Any] = {"preset": "tiny", "profile": "default", "evaluator": "embedded",
+                            "protocol": "task"}
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def seed_list(text: str) -> list[int]:
+    try:
+        return [int(seed) for seed in text.split(",")]
+    except ValueError:
+        raise UserError(f"--seeds must be comma-separated integers, got '{text}'") from None
+
+
+def method_names(text: str) -> list[str]:
+    """``all`` or comma-separated method names."""
+    from methods import METHODS
+
+    return METHODS.names() if text == "all" else text.split(",")
+
+
+def task_names(text: str) -> list[str]:
+    """``directed``, ``all`` or comma-separated task names."""
+    from benchmark.core.tasks import all_tasks
+
+    if text in ("directed", "all"):
+        return [t.name for t in all_tasks() if text == "all" or t.kind == "directed"]
+    return text.split(",")
+
+
+def add_run_settings(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """The settings of a run (RunConfig) other than method, task, seed and where it writes.
+
+    With ``defaults=False`` every setting defaults to None (``check --update``: unset
+    means "as in the existing baseline").
+    """
+    def default(name: str) -> Any:
+        return DEFAULTS.get(name) if defaults else None
+
+    group = parser.add_argument_group("run settings")
+    group.add_argument("--preset", default=default("preset"),
+                       help="model size preset (default: tiny)")
+    group.add_argument("--profile", default=default("profile"),
+                       help="data/backbone/judge settings: default or smoke (`ls profiles`)")
+    group.add_argument("--dataset", default=None,
+                       help="a dataset from `ls datasets`, or path/to/file.py:Class (default: "
+                            "the profile's)")
+    group.add_argument("--steps", type=positive_int, default=None,
+                       help="optimizer steps (default: the preset's); same as --budget steps=N")
+    group.add_argument("--budget", default=None, metavar="KIND=VALUE",
+                       help="training budget: samples=N, steps=N, flops=X or seconds=S "
+                            "(all four are recorded whichever is enforced)")
+    group.add_argument("--sampling-steps", type=positive_int, default=None,
+                       help="ODE steps when generating (default: the method's)")
+    group.add_argument("--guidance", type=float, default=None,
+                       help="guidance scale, for methods that have one")
+    group.add_argument("--evaluator", default=default("evaluator"),
+                       help=f"{' or '.join(EVALUATOR_KINDS)} (default: embedded, the dataset's "
+                            "judges; pretrained: Inception, CLIP, CLAP from local files, see "
+                            "`prepare --check-weights`)")
+    group.add_argument("--weights", type=Path, default=None, metavar="FILE",
+                       help="YAML file with pretrained evaluator paths "
+                            "(default: $ANYBENCH_WEIGHTS, else ./weights/)")
+    group.add_argument("--metric", dest="metrics", action="append", default=None,
+                       metavar="FILE.py:SPEC",
+                       help="an extra metric to score, a MetricSpec loaded from a file or an "
+                            "entry point (repeat for several)")
+    group.add_argument("--protocol", default=default("protocol"),
+                       help=f"{' or '.join(PROTOCOLS)}: train for this task alone (default), or "
+                            "once to serve every task the method supports")
+
+
+def add_run_grid(parser: argparse.ArgumentParser, *, single: bool,
+                 defaults: bool = True) -> None:
+    """Which runs: ``--method --task --seed`` (one run) or ``--methods --tasks --seeds``."""
+    if single:
+        parser.add_argument("--method", required=True,
+                            help="a name from `ls methods`, or path/to/file.py:Class")
+        parser.add_argument("--task", required=True,
+                            help="a name from `ls tasks` (several, comma-separated, with "
+                                 "--protocol suite: one training, one record per task)")
+        parser.add_argument("--seed", type=int, default=0, help="training and sampling seed")
+        return
+    parser.add_argument("--methods", default="all" if defaults else None,
+                        help="comma-separated names from `ls methods` (or file.py:Class), "
+                             "or all" + (" (default)" if defaults else ""))
+    parser.add_argument("--tasks", default="directed" if defaults else None,
+                        help="comma-separated task names, or directed"
+                             + (" (default)" if defaults else "") + " or all")
+    parser.add_argument("--seeds", default="0" if defaults else None,
+                        help="comma-separated seeds" + (" (default: 0)" if defaults else ""))
+
+
+def add_output(parser: argparse.ArgumentParser, *, results_help: str,
+               results_default: Path | None = DEFAULT_RESULTS) -> None:
+    parser.add_argument("--results", type=Path, default=results_default, help=results_help)
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The :data:`SETTINGS` given on the command line, as RunConfig keyword arguments."""
+    settings = {name: getattr(args, name) for name in SETTINGS}
+    settings["metrics"] = tuple(settings["metrics"] or ())
+    return settings

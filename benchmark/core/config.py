@@ -1,0 +1,134 @@
+"""The run configuration: what one ``run`` was asked to do, validated once.
+
+The CLI builds a :class:`RunConfig` from its flags (``run``, ``sweep`` and ``check
+--update`` share one definition of them, benchmark/cli/arguments.py) and passes the object
+on; nothing downstream parses a task name or re-checks a setting that can be checked
+here. What needs the registries (is the method known, does it have this preset, can it
+serve this task) is resolved by the harness (benchmark/resolution.py) before any data
+work.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from benchmark.core.budget import Budget
+from benchmark.core.cache import config_hash
+from benchmark.core.errors import UserError
+from benchmark.core.registry import did_you_mean, short_name
+from benchmark.core.tasks import Task, parse_task
+
+PROTOCOLS = ("task", "suite")
+"""task: train for this task alone; suite: train once to serve every task the method can."""
+
+EVALUATOR_KINDS = ("embedded", "pretrained")
+"""embedded: the dataset's judges; pretrained: Inception, CLIP, CLAP from local files."""
+
+DEFAULT_RESULTS = Path("results/runs")
+
+
+def _choice(kind: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise UserError(f"unknown {kind} '{value}': {did_you_mean(value, list(choices))}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One run's settings; ``None`` means the method's, profile's or dataset's default.
+
+    ``task`` may be given as a name and is stored as a parsed :class:`Task`. Construction
+    validates every setting that needs no registry and raises a one-line
+    :class:`UserError` otherwise.
+    """
+
+    method: str
+    task: Task
+    preset: str = "tiny"
+    seed: int = 0
+    profile: str = "default"
+    steps: int | None = None
+    budget: str | None = None
+    sampling_steps: int | None = None
+    guidance: float | None = None
+    evaluator: str = "embedded"
+    weights: Path | None = None
+    protocol: str = "task"
+    results_dir: Path = DEFAULT_RESULTS
+    progress: bool = True
+    dataset: str | None = None
+    metrics: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.task, str):
+            object.__setattr__(self, "task", parse_task(self.task))
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        _choice("protocol", self.protocol, PROTOCOLS)
+        _choice("evaluator", self.evaluator, EVALUATOR_KINDS)
+        for flag, value in (("--steps", self.steps), ("--sampling-steps", self.sampling_steps)):
+            if value is not None and value < 1:
+                raise UserError(f"{flag} must be a positive integer, got {value}")
+        if self.steps is not None and self.budget is not None:
+            raise UserError("give either --steps N or --budget KIND=VALUE, not both "
+                            "(--steps N is --budget steps=N)")
+        if self.budget is not None:
+            Budget.parse(self.budget)
+
+    @property
+    def parsed_budget(self) -> Budget | None:
+        """The ``--budget`` as a Budget (None: the preset's steps)."""
+        return None if self.budget is None else Budget.parse(self.budget)
+
+    def with_task(self, task: Task | str) -> RunConfig:
+        return replace(self, task=task)
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that determine a run's results (not where it writes or how it
+        shows progress); their hash is the record's ``run_key``, which sweeps resume by.
+        ``dataset`` and ``metrics`` (extra metric plug-ins) appear only when given, so
+        runs without them keep the keys they had before the options existed."""
+        identity = {
+            "method": self.method, "task": self.task.name, "preset": self.preset,
+            "seed": self.seed, "profile": self.profile, "steps": self.steps,
+            "budget": self.budget, "sampling_steps": self.sampling_steps,
+            "guidance": self.guidance, "evaluator": self.evaluator,
+            "weights": None if self.weights is None else str(self.weights),
+            "protocol": self.protocol,
+        }
+        if self.dataset is not None:
+            identity["dataset"] = self.dataset
+        if self.metrics:
+            identity["metrics"] = list(self.metrics)
+        return identity
+
+    def run_key(self) -> str:
+        return config_hash(self.identity())
+
+    def training_key(self) -> str:
+        """What a suite-protocol sweep trains once for: the identity without the task."""
+        return config_hash({k: v for k, v in self.identity().items() if k != "task"})
+
+    def new_run_id(self, outcome: str = "") -> str:
+        """A fresh record name: time, method, task, preset, seed, ``outcome`` (e.g.
+        ``failed``) and a random suffix; file-safe also for ``file.py:Name`` methods."""
+        parts = [time.strftime("%Y%m%dT%H%M%S"), short_name(self.method), self.task.name,
+                 self.preset, f"s{self.seed}", outcome, uuid.uuid4().hex[:6]]
+        return "-".join(part for part in parts if part)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as plain JSON values (the task by name, paths as text), as records
+        store it under ``config["run"]``."""
+        plain = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, Task):
+                value = value.name
+            elif isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            plain[field.name] = value
+        return plain

@@ -1,0 +1,76 @@
+"""Resolve a RunConfig against the registries, before any data is prepared.
+
+Everything a run could be refused for is found here, cheaply: the method and profile
+are looked up (did-you-mean errors), the preset is checked, the pretrained evaluators'
+files are located, and the method is built once on the meta device (nothing allocated)
+so that unknown settings and tasks it cannot serve by design are refused up front. A
+task the method cannot serve raises :class:`RefusedTask`, which sweeps list as refused
+rather than failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from benchmark.core.budget import Budget
+from benchmark.core.config import RunConfig
+from benchmark.core.errors import RefusedTask, UserError
+from benchmark.core.modalities import MODALITIES
+from benchmark.core.registry import did_you_mean
+from benchmark.data import DATASETS
+from benchmark.evaluation import metric_specs
+from benchmark.profiles import PROFILES, Profile
+from methods import METHODS
+from metrics.spec import MetricSpec
+
+
+@dataclass(frozen=True)
+class ResolvedRun:
+    """A RunConfig's registry lookups: the method class, the profile (with ``--dataset``
+    in place of its own dataset), the method's settings (the profile's overrides plus
+    ``--steps``), the enforced budget (None: the preset's steps) and every metric spec
+    the run scores (the registered ones, then ``--metric`` plug-ins)."""
+
+    method_cls: type
+    profile: Profile
+    overrides: dict[str, Any]
+    budget: Budget | None
+    metrics: list[MetricSpec]
+
+
+def resolve(config: RunConfig) -> ResolvedRun:
+    """Look everything up and probe the method; bad input is a one-line UserError."""
+    method_cls = METHODS.get(config.method)
+    profile = PROFILES.get(config.profile).with_dataset(config.dataset)
+    DATASETS.entry(profile.dataset)
+    if config.preset not in method_cls.presets:
+        raise UserError(
+            f"unknown preset '{config.preset}' for {config.method}: "
+            f"{did_you_mean(config.preset, list(method_cls.presets))}"
+        )
+    if config.preset == "paper":
+        raise UserError(
+            "preset 'paper' needs the paper's 768-d pretrained encoders, which the embedded "
+            "benchmark does not have (its size is in every record's params); use --preset tiny"
+        )
+    if config.evaluator == "pretrained":
+        from metrics.evaluators.weights import CLAP, CLIP, INCEPTION, WeightsConfig
+
+        WeightsConfig.load(config.weights).require(INCEPTION, CLIP, CLAP)
+    overrides = dict(profile.method_overrides)
+    if config.steps is not None:
+        overrides["max_steps"] = config.steps
+    dims = {m: profile.backbones.dim for m in MODALITIES}
+    tasks = [config.task] if config.protocol == "task" else None
+    with torch.device("meta"):
+        probe = method_cls(dims, preset=config.preset, tasks=tasks, **overrides)
+    refusal = probe.refusal(config.task)
+    if refusal is not None:
+        raise RefusedTask(f"{config.method} cannot run {config.task.name}: {refusal}")
+    if config.guidance is not None and not probe.offers_guidance:
+        raise UserError(f"{config.method} has no guidance; drop --guidance")
+    return ResolvedRun(method_cls, profile, overrides, config.parsed_budget,
+                       metric_specs(config.metrics))
