@@ -13,11 +13,10 @@ from benchmark.core.modalities import MODALITIES
 from benchmark.data import DATASETS, build_dataset
 from benchmark.data.dataset import SPLITS, Dataset, Previewable
 
-SMALL: dict[str, dict[str, Any]] = {"scenes": {"n_train": 300, "n_test": 30}}
-"""Settings that make each dataset small enough to load in a test."""
 
-CHANGED: dict[str, dict[str, Any]] = {"scenes": {"seed": 1}}
-"""A setting change that must change each dataset's content key."""
+def small(name: str) -> dict[str, Any]:
+    """The dataset's own ``small_settings`` (benchmark/data/dataset.py), else none."""
+    return dict(getattr(DATASETS.get(name), "small_settings", {}))
 
 
 @pytest.fixture(params=DATASETS.names())
@@ -28,12 +27,8 @@ def name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def loaded(name: str, tmp_path, monkeypatch) -> tuple[Dataset, dict[str, MediaSplit]]:
     monkeypatch.setenv("ANYBENCH_CACHE", str(tmp_path))
-    dataset = build_dataset(name, SMALL[name])
+    dataset = build_dataset(name, small(name))
     return dataset, dataset.load(progress=False)
-
-
-def test_every_dataset_has_small_and_changed_settings_here(name: str) -> None:
-    assert name in SMALL and name in CHANGED, f"add settings for '{name}' to this module"
 
 
 def test_it_is_a_dataset_named_as_registered(name: str, loaded) -> None:
@@ -97,7 +92,7 @@ def test_label_columns_are_consistent(loaded) -> None:
 
 def test_loading_again_reads_identical_arrays(name: str, loaded) -> None:
     _, first = loaded
-    again = build_dataset(name, SMALL[name]).load(progress=False)
+    again = build_dataset(name, small(name)).load(progress=False)
     for split in SPLITS:
         a, b = first[split], again[split]
         for field in ("attributes", "present", "images", "audio"):
@@ -109,9 +104,11 @@ def test_loading_again_reads_identical_arrays(name: str, loaded) -> None:
 
 
 def test_the_key_changes_with_a_setting(name: str) -> None:
-    small = build_dataset(name, SMALL[name])
-    assert build_dataset(name, SMALL[name]).key() == small.key()
-    assert build_dataset(name, {**SMALL[name], **CHANGED[name]}).key() != small.key()
+    settings = small(name)
+    instance = build_dataset(name, settings)
+    assert build_dataset(name, settings).key() == instance.key()
+    if settings:  # settings that differ from the defaults make another dataset
+        assert build_dataset(name, {}).key() != instance.key()
 
 
 def test_a_preview_writes_the_files_it_names(loaded, tmp_path) -> None:
@@ -124,4 +121,4 @@ def test_a_preview_writes_the_files_it_names(loaded, tmp_path) -> None:
 
 def test_an_unknown_setting_is_a_user_error(name: str) -> None:
     with pytest.raises(UserError, match="unknown"):
-        build_dataset(name, {**SMALL[name], "no_such_setting": 1})
+        build_dataset(name, {**small(name), "no_such_setting": 1})

@@ -28,10 +28,12 @@ def computed(monkeypatch, tmp_path):
     return calls
 
 
-def _rows(seed=0, evaluator="embedded", task="text2image", metrics=("fid", "clip")):
+def _rows(seed=0, evaluator="embedded", task="text2image", metrics=("fid", "clip"),
+          dataset_key="scenes-0"):
     reference = SimpleNamespace(metrics=[METRICS.get(name) for name in metrics])
+    inputs = SimpleNamespace(dataset=SimpleNamespace(key=lambda: dataset_key))
     return module.reference_rows(parse_task(task), seed, PROFILES.get("smoke"), evaluator,
-                                 inputs=None, reference=reference)
+                                 inputs=inputs, reference=reference)
 
 
 def test_a_second_request_reads_the_cache(computed):
@@ -42,15 +44,16 @@ def test_a_second_request_reads_the_cache(computed):
     np.testing.assert_array_equal(second.oracle["a"].per_sample, np.arange(3.0))
 
 
-def test_seed_task_and_code_changes_recompute(computed, monkeypatch):
+def test_seed_task_data_and_code_changes_recompute(computed, monkeypatch):
     _rows(seed=0)
     _rows(seed=1)
     _rows(task="audio2image")
+    _rows(seed=0, dataset_key="scenes-1")  # the dataset's content changed, not the profile
     monkeypatch.setattr(module, "evaluation_code_fingerprint", lambda: "edited")
     _rows(seed=0)
     _rows(seed=0, metrics=("fid",))  # another set of scored metrics
     assert computed == [("text2image", 0), ("text2image", 1), ("audio2image", 0),
-                        ("text2image", 0), ("text2image", 0)]
+                        ("text2image", 0), ("text2image", 0), ("text2image", 0)]
 
 
 def test_a_plug_in_metric_file_is_part_of_the_key(tmp_path):

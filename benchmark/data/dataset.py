@@ -59,4 +59,6 @@ class Previewable(Protocol):
 
 DatasetFactory = Callable[..., Dataset]
 """What ``DATASETS`` holds: keyword settings -> a :class:`Dataset`; an unknown setting is a
-``UserError``."""
+``UserError``. A factory may carry ``small_settings``, a dict of settings that make a small
+instance loading in seconds: the dataset contract test (tests/test_dataset_contract.py)
+checks every registered dataset at those settings (at its defaults where it has none)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from tqdm import tqdm
@@ -28,6 +28,8 @@ class Scenes:
     """
 
     name = "scenes"
+    small_settings: ClassVar[dict[str, Any]] = {"n_train": 300, "n_test": 30}
+    """A small instance for quick checks (the dataset contract test)."""
 
     def __init__(self, **settings: Any) -> None:
         known = [f.name for f in fields(ScenesConfig)]
