@@ -95,12 +95,6 @@ class TrainedMethod:
     dims: dict[str, int]
 
 
-def run(config: RunConfig) -> tuple[RunRecord, Path]:
-    """Execute one run end to end and write its RunRecord; returns (record, path)."""
-    (result,) = run_tasks([config])
-    return result
-
-
 def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
     """Train once and write one record per config's task.
 
