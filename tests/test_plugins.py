@@ -66,6 +66,7 @@ EXACT_MATCH = MetricSpec(
 """
 
 
+@pytest.mark.slow
 def test_the_readme_example_trains_and_is_scored_by_run(example_file, tmp_path, smoke_env):
     """The example method runs end to end through the CLI, with a metric plug-in beside
     the built-in metrics; the record lands directly in the results folder."""
