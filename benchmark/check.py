@@ -137,11 +137,12 @@ def write_baseline(path: Path, baseline: dict) -> None:
 
 def sweep_records(sweep: dict, results: Path | None, jobs: int, progress: bool
                   ) -> list[RunRecord]:
-    """Run (or, with ``results``, resume / read) the sweep and return its records."""
+    """Run (or, with ``results``, resume / read) the sweep and return its records; ``sweep``
+    holds the grid and every key of SWEEP_DEFAULTS (as load_baseline completes it)."""
     from benchmark.sweep import completed_records, plan, run_sweep
 
     folder = results or Path(tempfile.mkdtemp(prefix="anybench-check-"))
-    settings = {key: sweep.get(key, default) for key, default in SWEEP_DEFAULTS.items()}
+    settings = {key: sweep[key] for key in SWEEP_DEFAULTS}
     if settings["weights"] is not None:
         settings["weights"] = Path(settings["weights"])
     settings["metrics"] = tuple(settings["metrics"])

@@ -8,14 +8,21 @@ cached.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import Modality
 from benchmark.data.dataset import Dataset
 from benchmark.embeddings import EmbeddedSplit
 from benchmark.profiles import Profile
+
+if TYPE_CHECKING:
+    from benchmark.evaluation import RealReference
+    from metrics.evaluators.evaluator_set import Evaluators
+    from metrics.spec import MetricSpec
 
 
 @dataclass
@@ -29,6 +36,23 @@ class PreparedInputs:
     judges: dict[Modality, object]
     contrastive_judges: dict[tuple[Modality, Modality], object]
     embeddings: dict[str, EmbeddedSplit]
+
+    def real_reference(self, evaluators: Evaluators,
+                       metrics: Sequence[MetricSpec] | None = None) -> RealReference:
+        """The real test items that outputs are scored against, under ``evaluators``: the
+        test media, their true embeddings (in the backbones' space, ``backbone:<version>``)
+        and the metric specs to score (every registered one when None)."""
+        from benchmark.evaluation import RealReference
+
+        test = self.embeddings["test"]
+        extra = {} if metrics is None else {"metrics": metrics}
+        return RealReference(
+            test=self.splits["test"],
+            embeddings={m: z.numpy() for m, z in test.embeddings.items()},
+            evaluators=evaluators,
+            embedding_evaluator=f"backbone:{self.dataset.version}",
+            **extra,
+        )
 
 
 def stage(message: str) -> None:
@@ -74,7 +98,7 @@ def prepare(profile_name: str, preview_dir: Path, dataset: str | None = None
     ``Profile.with_dataset``)."""
     from benchmark.core.tasks import all_tasks
     from benchmark.data.dataset import Previewable
-    from benchmark.evaluation import RealReference, evaluator_ceilings
+    from benchmark.evaluation import evaluator_ceilings
     from benchmark.profiles import PROFILES
     from metrics.evaluators.evaluator_set import embedded_evaluators
 
@@ -82,12 +106,8 @@ def prepare(profile_name: str, preview_dir: Path, dataset: str | None = None
     inputs = prepare_inputs(profile)
     test, version = inputs.splits["test"], inputs.dataset.version
     stage("evaluator ceilings on the real test split")
-    reference = RealReference(
-        test=test,
-        embeddings={m: e.numpy() for m, e in inputs.embeddings["test"].embeddings.items()},
-        evaluators=embedded_evaluators(inputs.judges, inputs.contrastive_judges, version),
-        embedding_evaluator=f"backbone:{version}",
-    )
+    reference = inputs.real_reference(
+        embedded_evaluators(inputs.judges, inputs.contrastive_judges, version))
     ceilings = {}
     for task in all_tasks():
         if task.kind == "directed":

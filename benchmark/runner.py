@@ -236,13 +236,7 @@ def _evaluate_task(config: RunConfig, resolved_run: ResolvedRun, trained: Traine
 
     stage(f"evaluating ({evaluators.kind} evaluators)")
     started = time.perf_counter()
-    reference = RealReference(
-        test=inputs.splits["test"],
-        embeddings={m: test.embeddings[m].numpy() for m in MODALITIES},
-        evaluators=evaluators,
-        embedding_evaluator=f"backbone:{inputs.dataset.version}",
-        metrics=resolved_run.metrics,
-    )
+    reference = inputs.real_reference(evaluators, resolved_run.metrics)
     scores, decoded = _score_outputs(generated, task, inputs.backbones, reference, config.seed)
     references = reference_rows(task, config.seed, resolved_run.profile, config.evaluator,
                                 inputs, reference)
