@@ -22,6 +22,8 @@ class MediaSplit:
         attribute_names: names of the attribute columns.
         attribute_sizes: how many values each attribute column can take.
         sample_rate: audio sample rate in Hz.
+        item_lines: the manifest line of each item, for error messages (None for a
+            dataset without a manifest).
     """
 
     attributes: np.ndarray
@@ -32,6 +34,7 @@ class MediaSplit:
     attribute_names: tuple[str, ...]
     attribute_sizes: tuple[int, ...]
     sample_rate: int
+    item_lines: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.attributes)
@@ -56,4 +59,5 @@ class MediaSplit:
             attribute_names=self.attribute_names,
             attribute_sizes=self.attribute_sizes,
             sample_rate=self.sample_rate,
+            item_lines=None if self.item_lines is None else self.item_lines[index],
         )

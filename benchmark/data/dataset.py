@@ -13,20 +13,33 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.media_split import MediaSplit
 
 SPLITS: tuple[str, ...] = ("train", "test")
 """The splits every dataset has: ``train`` (items may lack any modality) and ``test``."""
 
 
+KINDS: tuple[str, ...] = ("media", "embeddings")
+"""What a dataset holds: ``media`` (backbones encode it, decoders make media again) or
+precomputed ``embeddings`` (nothing decodes; only decoder-free metrics apply)."""
+
+
 @runtime_checkable
 class Dataset(Protocol):
-    """A dataset of media with pairing and label columns, loaded as two :class:`MediaSplit`.
+    """A dataset with pairing and label columns, loaded as two splits: :class:`MediaSplit`
+    for ``kind == "media"``, :class:`FeatureSplit` for ``kind == "embeddings"``.
 
-    ``train`` items may lack any modality (``present``); ``test`` items hold every one.
-    Each split's ``attributes`` are the label columns (``attribute_names``, each taking
-    ``attribute_sizes[j]`` values) that attribute judges are trained on and scored with.
+    ``train`` items may lack any modality (``present``); ``test`` items should hold every
+    modality the tasks run on need (the harness checks per task). Each split's
+    ``attributes`` are the label columns (``attribute_names``, each taking
+    ``attribute_sizes[j]`` values, ``-1`` where a training item has no label) that attribute
+    judges are trained on and scored with; a dataset may have none.
     """
+
+    kind: str
+    """One of :data:`KINDS`. A dataset of ``embeddings`` also has ``embedding_dims() ->
+    {modality: width}``, read without loading the arrays (methods are sized from it)."""
 
     @property
     def name(self) -> str:
@@ -45,7 +58,7 @@ class Dataset(Protocol):
         """A content hash of everything that changes the loaded data; the cache of the data
         and of everything computed from it (backbones, judges, embeddings) is keyed by it."""
 
-    def load(self, progress: bool = True) -> dict[str, MediaSplit]:
+    def load(self, progress: bool = True) -> dict[str, MediaSplit] | dict[str, FeatureSplit]:
         """``{"train": ..., "test": ...}``, the same arrays on every call (cached as needed)."""
 
 
@@ -60,5 +73,7 @@ class Previewable(Protocol):
 DatasetFactory = Callable[..., Dataset]
 """What ``DATASETS`` holds: keyword settings -> a :class:`Dataset`; an unknown setting is a
 ``UserError``. A factory may carry ``small_settings``, a dict of settings that make a small
-instance loading in seconds: the dataset contract test (tests/test_dataset_contract.py)
-checks every registered dataset at those settings (at its defaults where it has none)."""
+instance loading in seconds, or ``small_example(folder) -> settings``, which writes a small
+instance into an empty ``folder`` (datasets read from a path): the dataset contract test
+(tests/test_dataset_contract.py) checks every registered dataset at those settings (at its
+defaults where it has neither)."""

@@ -28,6 +28,7 @@ class Scenes:
     """
 
     name = "scenes"
+    kind = "media"
     small_settings: ClassVar[dict[str, Any]] = {"n_train": 300, "n_test": 30}
     """A small instance for quick checks (the dataset contract test)."""
 
