@@ -12,11 +12,15 @@ modality missing from ``present`` is absent from every row.
 :class:`AnyToAnyMethod` does what every method repeats: it resolves the preset and the
 overrides into ``self.config``, orders and checks the embedding widths, trains with one
 logged loss, checks every ``generate`` call and runs it in eval mode without gradients,
-refuses tasks over modalities it was not built with, and counts parameters. A method
-writes only its own parts, in these hooks:
+refuses tasks over modalities it was not built with, and counts parameters. A training
+batch without a row the method can learn from (``has_signal`` is False: say, every row
+holds one modality) is skipped, not an error: ``training_step`` returns ``None`` and
+counts it in ``skipped_batches``. A method writes only its own parts, in these hooks:
 
     build(tasks)            create the networks (in a fixed order: it sets the init)
     objective(batch)        the training loss, and optionally its named terms
+    has_signal(batch)       whether the batch holds a row ``objective`` learns from
+                            (default: a row with two or more of the method's modalities)
     sample(call)            the target embeddings for a checked :class:`SamplingCall`
     serving_parts(tasks)    the modules and parameters serving ``tasks`` needs
     own_refusal(task)       why it cannot serve a task over its modalities (default: never)
@@ -26,6 +30,7 @@ writes only its own parts, in these hooks:
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, ClassVar, NamedTuple
@@ -43,6 +48,8 @@ from methods.paths import StraightPath
 from methods.sampling import Solver, State, Velocity, solver_named
 
 Batch = dict[str, Any]
+
+log = logging.getLogger(__name__)
 
 
 def batch_rows(batch: Batch) -> int:
@@ -206,6 +213,8 @@ class AnyToAnyMethod(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
+        #: Training batches skipped because ``has_signal`` was False (for the run record).
+        self.skipped_batches = 0
         self.config = self.resolve_config(preset, overrides)
         self.dims = self.check_dims(dims)
         if tasks is None:
@@ -261,10 +270,32 @@ class AnyToAnyMethod(pl.LightningModule):
         """The scalar training loss on ``batch`` (what ``training_step`` minimises)."""
         return self.objective(batch).total
 
-    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
-        """Minimise the objective; log it as ``train/loss`` and its terms as ``train/<name>``."""
-        objective = self.objective(batch)
+    def has_signal(self, batch: Batch) -> bool:
+        """Whether :meth:`objective` has something to learn from in ``batch``.
+
+        The default serves methods that learn only from pairings: some row holds two or
+        more of the method's modalities. A method that learns from other rows overrides it.
+        """
+        present = present_matrix(batch, list(self.dims))
+        return bool((present.sum(dim=1) >= 2).any())
+
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:
+        """Minimise the objective; log it as ``train/loss`` and its terms as ``train/<name>``.
+
+        A batch without signal (:meth:`has_signal`) returns ``None``. Lightning's automatic
+        optimisation (2.6) then runs no backward pass, and the optimiser step it still
+        calls changes nothing (every gradient was set to ``None``), but the batch counts
+        as a global step and advances the learning-rate schedule. It is counted in
+        ``skipped_batches`` and logged as ``train/skipped_batches``.
+        """
         rows = batch_rows(batch)
+        if not self.has_signal(batch):
+            self.skipped_batches += 1
+            log.info("%s skipped training batch %d: no row it learns from (%d skipped so far)",
+                     self.name, batch_idx, self.skipped_batches)
+            self.log("train/skipped_batches", float(self.skipped_batches), batch_size=rows)
+            return None
+        objective = self.objective(batch)
         self.log("train/loss", objective.total, prog_bar=True, batch_size=rows)
         for name, value in objective.terms.items():
             self.log(f"train/{name}", value, batch_size=rows)

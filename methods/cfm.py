@@ -24,8 +24,14 @@ standardized embedding. Guided velocity, with ``v_c = v(x, t | c)`` and
 **Sampling.** ``x_0 = eps ~ N(0, I)`` drawn from the generator, then the ODE
 ``dx/dt = v(x, t)`` from ``t = 0`` to ``1`` (Euler: ``x <- x + dt * v(x, t)``).
 
-**Many-to-one.** Sources ``c_1..c_n`` never appear together in training (pair groups
-only). Assuming the sources are conditionally independent given the target, Bayes gives
+**Training items.** The ``source -> target`` model trains on every row holding both
+modalities (:mod:`methods.pairwise`): a row holding all three modalities trains each of
+the six pair models once, as a pair row would, its third modality unused; a row holding
+one modality trains nothing, and a batch of such rows is skipped.
+
+**Many-to-one.** Sources ``c_1..c_n`` never appear together in training (each model has
+one source, on rows with all three modalities too). Assuming the sources are
+conditionally independent given the target, Bayes gives
 ``p(z | c_1..c_n) ∝ p(z) * prod_i p(z | c_i) / p(z)``, so the scores add:
 ``∇log p(z | c_1..c_n) = ∇log p(z) + sum_i (∇log p(z | c_i) - ∇log p(z))``. For a
 Gaussian path the velocity is affine in the score with coefficients that do not depend

@@ -30,6 +30,13 @@ whose encoders are aligned first and frozen while the diffusion models train, wi
 a second training stage. Letting the flow loss into the encoders would let it pull the
 image and audio encoders away from text, and composition relies on that alignment.
 
+**Training items.** A row holding all three modalities is a text-image and a
+text-audio row of the alignment loss (one more row of each InfoNCE batch), and each of
+its modalities is a flow target conditioned on the mean of the other two's aligned
+embeddings. A row holding one modality gives no alignment pair and no condition, so it
+trains nothing; a batch without a row holding two modalities is skipped (the template's
+``has_signal``).
+
 **Sampling.** Sources ``S`` give one condition, their weighted mean
 ``c = sum_{s in S} w_s c_s`` with equal weights ``w_s = 1 / |S|`` by default (CoDi
 lets users set the weights; :meth:`CoDi.generate` takes ``weights``). Each target is

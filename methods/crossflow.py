@@ -36,11 +36,18 @@ always use the true targets. Guided sampling: ``v = v_u + s (v_c - v_u)``;
 **Sampling.** ``z0 = mu + s * eps`` with ``eps`` drawn from the generator, then the ODE
 ``dx/dt = v(x, t)`` from ``t = 0`` to ``1`` (Euler: ``x <- x + dt * v(x, t)``).
 
-**Many-to-one** (sources never seen jointly: pair groups only). There is no likelihood to
-compose: the flow starts from the source itself. We use the averaging rule FlowBind uses
-for anchors, a heuristic: one ``eps`` per row, start ``z0 = mean_i (mu_i + s_i eps)`` (a
-shared ``eps`` so the start keeps the spread each flow was trained from), velocity
-``v = mean_i [v_u,i + s (v_c,i - v_u,i)]`` over the ``c_i -> target`` models.
+**Training items.** The ``source -> target`` model trains on every row holding both
+modalities (:mod:`methods.pairwise`): a row holding all three modalities trains each of
+the six pair models once, as a pair row would (its third modality unused; in ``L_Enc``
+it is one more row of the pair's contrastive batch); a row holding one modality trains
+nothing, and a batch of such rows is skipped.
+
+**Many-to-one** (sources never seen jointly: each model has one source). There is no
+likelihood to compose: the flow starts from the source itself. We use the averaging rule
+FlowBind uses for anchors, a heuristic: one ``eps`` per row, start
+``z0 = mean_i (mu_i + s_i eps)`` (a shared ``eps`` so the start keeps the spread each
+flow was trained from), velocity ``v = mean_i [v_u,i + s (v_c,i - v_u,i)]`` over the
+``c_i -> target`` models.
 
 **One-to-many.** Each target from its own model, independently given the source.
 """

@@ -11,17 +11,41 @@ fixed variance ``s2 = anchor_variance``. The product of the kept modalities' Gau
 
     z* = (1/k) * sum_{m kept} mu_m + sqrt(s2 / k) * eps,     eps ~ N(0, I).
 
-Modality dropout: within each pair group every present modality is dropped from the
+Modality dropout: within each group every present modality is dropped from the
 fusion with probability ``modality_dropout`` (one coin per modality per group per step);
 if all are dropped, all are kept. Dropped modalities still get a flow loss.
 
-**Groups.** Rows are grouped by which modalities are present: text+image, text+audio,
-image+audio, and full triplets form their own group. Each group gets its own fusion
-coins. Rows with fewer than two modalities carry no pairing and are ignored.
+**Groups.** Rows are grouped by which modalities are present: text+image (``ti``),
+text+audio (``ta``) and image+audio (``ia``). Each group gets its own fusion coins, and
+each row of a group its own anchor, fused over the group's modalities only. Rows with
+fewer than two modalities carry no pairing and are ignored; a batch without a paired row
+is skipped in training (the template's ``has_signal``). A training item holding all
+three modalities (a triplet) is used as ``triplets`` says:
+
+- ``"pairs"`` (default, the official code): a triplet is a member of each pair group,
+
+      G_ti = {pairs holding text+image} + {triplets},  likewise G_ta and G_ia,
+
+  so it counts once in the mean of each of the three groups, with three independent
+  anchors ``z*_ti = mean_{kept of text, image} mu_m + sqrt(s2 / k) eps`` and so on, and
+  each of its modalities gets two flow terms (text in ``ti`` and in ``ta``). This is
+  exactly the loss of the batch in which every triplet row is replaced, in place, by
+  its pair rows in the order ti, ta, ia: that is how it is computed, so under one RNG
+  state the two agree bit for bit. Batches without triplets are unchanged. What we
+  found in ``yeonwoo378/flowbind`` (commit b4ee332): ``cache_mixed_collate_fn``
+  (``data/mixed_dataloader.py``, lines 23-37) puts item ``k`` in the ``ti`` group
+  whenever its text and image are both present, likewise ``ia`` and ``ta``, so a
+  triplet lands in all three; its ``'tia'`` key (line 27) is never filled, and
+  ``train_one_epoch`` (``train.py``, lines 62-136) fuses and scores each non-empty
+  group on its own and sums the group losses (a batch with no group is skipped there
+  too, lines 129-133). The official datasets themselves hold pairs only (VGGSound
+  image+audio, AudioCaps text+audio, LAION text+image).
+- ``"fused"``: triplets form a fourth group, ``G_tia``, fused three ways
+  (``z* = mean_{kept of three} mu_m + sqrt(s2 / k) eps``, ``k <= 3``); each triplet
+  counts once, with one anchor shared by its three flow terms.
 
 **Loss ("code", the official implementation, default).** For each group ``g`` and each
-modality ``m`` present in it, averaged over the group's rows and summed over ``m`` and
-``g``:
+modality ``m`` of it, averaged over the group's rows and summed over ``m`` and ``g``:
 
     t ~ U(0, 1), then t := 1 with probability t_one_fraction
     x_t = t * z_m + (1 - t) * sg(z*)
@@ -47,6 +71,7 @@ no guidance. The heads are not needed for serving.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
@@ -72,6 +97,8 @@ from methods.paths import TO_DATA
 from methods.sampling import Velocity, time_column
 
 LOSS_VARIANTS = ("code", "paper")
+#: How a training item with all three modalities is used (module docstring, "Groups").
+TRIPLET_USES = ("pairs", "fused")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +114,9 @@ class FlowBindConfig(MethodConfig, DriftShape):
         t_one_fraction: fraction of flow-matching times set to 1 ("code" loss).
         loss_variant: ``"code"`` (official implementation) or ``"paper"``.
         paper_alpha: probability mass at ``t = 0`` ("paper" loss).
+        triplets: ``"pairs"`` (official implementation: a row with all three modalities
+            is a row of each pair group) or ``"fused"`` (such rows form their own group,
+            fused three ways).
         sampling_steps: default Euler steps for encoding and for decoding.
     """
 
@@ -98,11 +128,13 @@ class FlowBindConfig(MethodConfig, DriftShape):
     t_one_fraction: float = 0.3
     loss_variant: str = "code"
     paper_alpha: float = 0.3
+    triplets: str = "pairs"
     sampling_steps: int = 10
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.check_choice("loss_variant", LOSS_VARIANTS)
+        self.check_choice("triplets", TRIPLET_USES)
         self.check_fraction("modality_dropout", "t_one_fraction", "paper_alpha")
         self.check_positive("anchor_variance")
 
@@ -165,9 +197,11 @@ class FlowBind(AnyToAnyMethod):
     def objective(self, batch: Batch) -> Objective:
         """The FlowBind loss of ``config.loss_variant`` on one partially paired batch.
 
-        See the module docstring for the math. Each modality's drift network runs once
-        per step on all of its rows (both loss terms and all groups concatenated); rows
-        are weighted by ``1 / |group|`` so the sum equals the per-group averages summed.
+        See the module docstring for the math. Under ``triplets="pairs"`` the paired rows
+        are first split into pair rows (:meth:`_pair_rows`). Each modality's drift network
+        runs once per step on all of its rows (both loss terms and all groups
+        concatenated); rows are weighted by ``1 / |group|`` so the sum equals the
+        per-group averages summed.
         """
         modalities = [m for m in self.dims if m in batch["present"]]
         present = present_matrix(batch, modalities)
@@ -178,6 +212,9 @@ class FlowBind(AnyToAnyMethod):
                 "from paired rows"
             )
         present = present[rows]
+        if self.config.triplets == "pairs":
+            source, present = self._pair_rows(present)
+            rows = rows[source]
         data = {m: batch[m][rows] for m in modalities}
 
         bits = 2 ** torch.arange(len(modalities), device=present.device)
@@ -197,6 +234,27 @@ class FlowBind(AnyToAnyMethod):
             error = F.mse_loss(self.drifts[m](inputs, times), targets, reduction="none")
             total = total + (weights * error.mean(dim=1)).sum()
         return Objective(total)
+
+    @staticmethod
+    def _pair_rows(present: Tensor) -> tuple[Tensor, Tensor]:
+        """Split every row holding more than two modalities into one row per pair of them.
+
+        ``present: BoolTensor[N, M]`` of rows holding two or more modalities. A row holding
+        two is kept as it is; a row holding ``k > 2`` is replaced, in place, by its
+        ``k (k - 1) / 2`` pairs in :func:`itertools.combinations` order of the columns
+        (for text, image, audio: ti, ta, ia). Returns the row each new row comes from,
+        ``LongTensor[N']``, and the new rows' presence, ``BoolTensor[N', M]``; without
+        such rows these are ``arange(N)`` and ``present``.
+        """
+        n, width = present.shape
+        columns = torch.tensor(list(itertools.combinations(range(width), 2)), device=present.device)
+        pair_present = F.one_hot(columns, width).sum(dim=1).bool()
+        holds_pair = (present[:, None, :] | ~pair_present).all(dim=2)
+        split = present.sum(dim=1) > 2
+        chosen = torch.cat([~split[:, None], split[:, None] & holds_pair], dim=1)
+        options = torch.cat([present[:, None, :], pair_present.expand(n, -1, -1)], dim=1)
+        source, option = chosen.nonzero(as_tuple=True)
+        return source, options[source, option]
 
     def _keep(self, group_present: Tensor) -> Tensor:
         """Modality dropout: ``BoolTensor[G, M]`` of the modalities kept in each group's fusion.

@@ -30,12 +30,20 @@ present modality is set to ``t = 1`` and treated as absent, which teaches the
 unconditional branch used by guidance. The loss is the mean over the remaining
 (row, modality) terms of ``|| v_m - (eps_m - z_m) ||^2`` (mean over dimensions).
 
+**Training items.** A row holding one modality trains the network as an unconditional
+generator of it (the other slots pure noise at ``t = 1``; no conditional or marginal
+mode), so the joint model learns from single-modality rows too, and skips a batch only
+when no row holds any of its modalities (:meth:`Joint.has_signal`). A row holding all
+three modalities is one row with three scored slots at independent times; its
+conditional mode cleans one of them (the other two are learned jointly given it) and its
+marginal mode drops one (leaving a pair). No mode cleans two slots at once.
+
 **Sampling.** Sources are clean (``t = 0``); the targets share one time ``t`` that goes
 from 1 to 0 (Euler: ``steps`` steps ``x <- x - dt * v``); modalities in neither side of
 the task are held at ``t = 1`` with fixed noise. One-to-many tasks sample all targets
-jointly from the one model; many-to-one tasks condition on every source at once (the
-training data has no triplets, so two clean slots at once are out of distribution: this
-relies on the trunk composing what it learned from pairs).
+jointly from the one model; many-to-one tasks condition on every source at once (no
+training mode cleans two slots, triplets or not, so two clean slots at once are out of
+distribution: this relies on the trunk composing what it learned from pairs).
 
 **Guidance.** ``v_hat = v_u + s * (v_c - v_u)``, where ``v_u`` is the same network with
 every source replaced by fixed noise at ``t = 1`` (UniDiffuser's marginal as the
@@ -204,6 +212,10 @@ class Joint(AnyToAnyMethod):
         )
 
     # ------------------------------------------------------------------ training
+
+    def has_signal(self, batch: Batch) -> bool:
+        """Whether some row holds some modality: a single one is an unconditional term."""
+        return bool(present_matrix(batch, list(self.dims)).any())
 
     def objective(self, batch: Batch) -> Objective:
         """Mean velocity error over present, non-conditioning (row, modality) terms.

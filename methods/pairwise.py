@@ -7,9 +7,12 @@ serving the six directed tasks takes six models, and ``text+audio2image`` needs
 ``text->image`` and ``audio->image``.
 
 **Training.** Every pair model learns from the rows of a batch where both its modalities
-are present (pair groups; there are no triplets to learn joint conditions from). The
-loss is the sum over pairs of each pair's mean loss over its rows; a pair without rows in
-a batch contributes nothing.
+are present. The loss is the sum over pairs of each pair's mean loss over its rows; a
+pair without rows in a batch contributes nothing. A training item holding all three
+modalities is a row of every pair: it trains all six ordered pair models (text->image
+and image->text with the audio unused, and so on), each exactly as a pair row would, and
+no model ever sees two sources together. A row with a single modality trains nothing;
+a batch in which no built pair model has a row is skipped (:meth:`PairwiseMethod.has_signal`).
 
 **Sampling.** Every target is produced by integrating an ODE from ``t = 0`` to the data
 at ``t = 1`` (:data:`~methods.paths.TO_DATA`; Euler: ``x <- x + dt * v(x, t)`` for
@@ -89,6 +92,11 @@ class PairwiseMethod(AnyToAnyMethod):
         return self.pair_models[pair_key(source, target)]
 
     # ------------------------------------------------------------------ training
+
+    def has_signal(self, batch: Batch) -> bool:
+        """Whether some row holds both modalities of some built pair model."""
+        pairs = [key.split("->") for key in self.pair_models]
+        return any(paired_rows(batch, source, target).numel() > 0 for source, target in pairs)
 
     def objective(self, batch: Batch) -> Objective:
         """Sum over built pairs of :meth:`pair_loss` on the rows where the pair is present."""
