@@ -4,19 +4,22 @@ For a target modality t generated from sources S, with decoded media x_hat and t
 method's embeddings z_hat of the N test items, the embedded benchmark's specs give
 
     t.attr_acc[judge]      does x_hat_i show item i's latent attributes?        (per item)
+    t.attr_acc_<c>[judge]  the same, per label column c                         (per item)
     quality                image: fid, kid; audio: fad (generated vs real test media
                            features, equal n); text: cider_d, bleu4 against the item's
                            reference caption                                      (set / per item)
     alignment, per s in S  clip (text-image), clap (text-audio), ais (image-audio)
                            between x_hat_i and the real source item s_i           (per item)
-    t.emb_fd, t.emb_cos    z_hat against the true embeddings z, no decoder        (set / per item)
+    t.emb_fd, t.emb_cos,   z_hat against the true embeddings z, no decoder        (set / per item)
+    t.emb_r_at_1
 
 Every spec registered in ``metrics.METRICS`` (and any extra one the run names) that
 applies to t (and s) is scored by the rule of metrics/spec.py; one whose needs the run
 cannot meet (no decoded media, no labels, no real reference, no evaluator for t or the
 pair) is skipped, and the reason is kept under ``{subject}.{metric}``. The same loop
 scores the generated, oracle and chance rows and the evaluators' ceilings on real media,
-so every number has its references.
+so every number has its references. A dataset of precomputed embeddings has no media at
+all: only the decoder-free metrics (emb_*) apply, and the rest are skipped saying so.
 """
 
 from __future__ import annotations
@@ -71,33 +74,58 @@ def metric_specs(extra: Sequence[str] = ()) -> list[MetricSpec]:
 class RealReference:
     """The real test items that generated outputs are compared with.
 
-    ``embeddings`` are the true test embeddings (the backbones' space, named by
-    ``embedding_evaluator``); ``metrics`` are the specs the run scores (every registered
-    one by default, see :func:`metric_specs`). What an evaluator makes of real media is
-    computed once per (role, evaluator, pair, modality) and reused across the generated,
-    oracle and chance rows and the ceilings.
+    ``test`` is the real test media, None for a dataset of precomputed embeddings;
+    ``embeddings`` are the true test embeddings (the backbones' space, or the dataset's
+    own, named by ``embedding_evaluator``); ``metrics`` are the specs the run scores (every
+    registered one by default, see :func:`metric_specs`). ``labels`` are the test items'
+    label rows ``int [N, A]`` with their column names ``label_names``; when not given they
+    are ``test``'s attributes. With no label column, ``labels`` is None and ``label_names``
+    empty. What an evaluator makes of real media is computed once per (role, evaluator,
+    pair, modality) and reused across the generated, oracle and chance rows and the
+    ceilings.
     """
 
-    test: MediaSplit
+    test: MediaSplit | None
     embeddings: dict[Modality, np.ndarray]
     evaluators: Evaluators
     embedding_evaluator: str
     metrics: Sequence[MetricSpec] = field(default_factory=metric_specs)
+    labels: np.ndarray | None = None
+    label_names: tuple[str, ...] = ()
     _views: dict[tuple, Media] = field(default_factory=dict)
 
-    @property
-    def labels(self) -> np.ndarray:
-        """The test items' attribute rows ``int [N, A]``."""
-        return self.test.attributes
+    def __post_init__(self) -> None:
+        if self.labels is None and self.test is not None:
+            self.labels, self.label_names = self.test.attributes, self.test.attribute_names
+        self.label_names = tuple(self.label_names)
+        if not self.label_names:
+            self.labels = None
+        elif self.labels is None or np.shape(self.labels)[1:] != (len(self.label_names),):
+            raise ValueError(f"labels must be [N, {len(self.label_names)}], one column per "
+                             f"label name {self.label_names}")
 
     def has_media(self, modality: Modality) -> bool:
         """Whether every test item holds real media of ``modality``."""
-        return bool(self.test.has(modality).all())
+        return self.test is not None and bool(self.test.has(modality).all())
+
+    def media(self, modality: Modality) -> Media | None:
+        """The real test media of ``modality``, or None unless every test item holds it."""
+        return self.test.media(modality) if self.has_media(modality) else None
+
+    def no_media(self, modality: Modality) -> str:
+        """Why there are no real ``modality`` media to score against."""
+        if self.test is None:
+            return f"no real {modality} media: the dataset holds precomputed embeddings"
+        return f"no real {modality} media for every test item"
 
     def view(self, key: tuple, modality: Modality, make: Callable[[Media], Media]) -> Media:
-        """``make(real media of modality)``, memoized under ``key``."""
+        """``make(real media of modality)``, memoized under ``key``; the caller has checked
+        :meth:`has_media`."""
         if key not in self._views:
-            self._views[key] = make(self.test.media(modality))
+            real = self.media(modality)
+            if real is None:
+                raise ValueError(self.no_media(modality))
+            self._views[key] = make(real)
         return self._views[key]
 
 
@@ -115,7 +143,7 @@ def evaluator_ceilings(task: Task, reference: RealReference, seed: int = 0) -> S
     each pair evaluator's retrieval R@1 (source -> target) on real test pairs."""
     scores = Scores()
     for target in task.targets:
-        media = reference.test.media(target) if reference.has_media(target) else None
+        media = reference.media(target)
         scores.update(_score("ceiling", target, task.sources, media, None, reference, seed))
     return scores
 
@@ -140,9 +168,25 @@ def _score(row: Row, target: Modality, sources: Sequence[Modality], media: Media
                            if spec.needs_reference else None),
                 labels=reference.labels if spec.needs_labels else None,
                 seed=seed,
+                label_names=reference.label_names if spec.needs_labels else (),
             )
             scores.values[spec.id(evaluator.id, target, source)] = spec.compute(inputs)
+            if spec.breakdown is not None:
+                scores.values.update(_parts(spec, evaluator, target, source, inputs))
     return scores
+
+
+def _parts(spec: MetricSpec, evaluator: Evaluator, target: Modality,
+           source: Modality | None, inputs: MetricInputs) -> dict[str, MetricValue]:
+    """The values of the spec's breakdown by id; two parts that read the same in an id
+    are a ValueError."""
+    parts = spec.breakdown(inputs)
+    values = {spec.id(evaluator.id, target, source, part): value
+              for part, value in parts.items()}
+    if len(values) < len(parts):
+        raise ValueError(f"metric '{spec.name}': parts {sorted(parts)} do not all read "
+                         "differently in metric ids ([a-z0-9_])")
+    return values
 
 
 def _evaluator(spec: MetricSpec, target: Modality, source: Modality | None,
@@ -165,7 +209,10 @@ def _unmet_need(spec: MetricSpec, row: Row, target: Modality, source: Modality |
     """Why the spec cannot be scored here, or None when everything it needs is there."""
     if spec.needs_media and media is None:
         if row == "ceiling":
-            return f"no real {target} media for every test item"
+            return reference.no_media(target)
+        if reference.test is None:
+            return (f"no decoded {target} media: the dataset holds precomputed embeddings, "
+                    "nothing decodes them")
         return f"no decoded {target} media: nothing decodes {target} embeddings"
     if spec.needs_labels and reference.labels is None:
         return "the test items have no attribute labels"
@@ -174,11 +221,13 @@ def _unmet_need(spec: MetricSpec, row: Row, target: Modality, source: Modality |
             if target not in reference.embeddings:
                 return f"no true {target} embeddings of the test items"
         elif not reference.has_media(source or target):
-            return f"no real {source or target} media for every test item"
+            return reference.no_media(source or target)
     if evaluator is None:
         needed = f"{source}-{target} pair" if spec.per_source else target
-        return (f"the {reference.evaluators.kind} evaluators have no {spec.evaluator} "
-                f"evaluator for the {needed}")
+        missing = (f"the {reference.evaluators.kind} evaluators have no {spec.evaluator} "
+                   f"evaluator for the {needed}")
+        gap = reference.evaluators.gap(spec.evaluator, target, source)
+        return missing if gap is None else f"{missing}: {gap}"
     return None
 
 

@@ -2,7 +2,10 @@
 
 Ids read ``{modality}.{metric}[{evaluator}]``: the modality scored (for alignment metrics,
 the generated target, compared with its source), the metric below, and the model that
-produced the numbers. Numbers under different evaluators never share a column.
+produced the numbers. Numbers under different evaluators never share a column. A metric
+that breaks down into parts adds one id per part, ``{modality}.{metric}_{part}[...]``
+(attr_acc: one per label column, e.g. ``image.attr_acc_colour[judge:scenes-v1]``; see
+metrics/spec.py).
 
 Each metric is a :class:`metrics.spec.MetricSpec` defined beside its function in its
 family's module and registered here on one line: name, the one-line description that
@@ -32,7 +35,8 @@ def _spec(where: str) -> Callable[[], MetricSpec]:
 
 
 METRICS.add("attr_acc", "attribute accuracy of generated media under the target's attribute "
-            "judge, bootstrap CI (higher is better)",
+            "judge, overall and per label column (attr_acc_<column>), bootstrap CI (higher "
+            "is better)",
             _spec("metrics.attribute_accuracy:ATTRIBUTE_ACCURACY"))
 METRICS.add("fid", "Fréchet distance of image features (clean-fid, mode=clean), generated vs "
             "real test images at equal n (lower is better)", _spec("metrics.fid:FID"))
@@ -60,3 +64,6 @@ METRICS.add("emb_fd", "Fréchet distance of generated vs true target embeddings,
             "(lower is better)", _spec("metrics.embedding_space:EMBEDDING_FRECHET"))
 METRICS.add("emb_cos", "mean cosine of each generated embedding to its item's true embedding, "
             "no decoder (higher is better)", _spec("metrics.embedding_space:EMBEDDING_COSINE"))
+METRICS.add("emb_r_at_1", "retrieval R@1 of each item's true embedding among the test items' by "
+            "cosine to its generated embedding, no decoder (higher is better, chance 1/N)",
+            _spec("metrics.embedding_space:EMBEDDING_RETRIEVAL_AT_1"))

@@ -11,7 +11,8 @@ task), by one rule:
    the id's evaluator part;
 2. if the run lacks something the spec needs (decoded media, labels, the real reference
    set, an evaluator for t or the pair (s, t)), skip it and record why;
-3. call ``spec.compute(MetricInputs(output, reference, labels, seed))``.
+3. call ``spec.compute(MetricInputs(output, reference, labels, seed, label_names))``, and
+   ``spec.breakdown`` on the same inputs when the spec has one (below).
 
 What ``output`` and ``reference`` hold, by evaluator role:
 
@@ -26,17 +27,27 @@ What ``output`` and ``reference`` hold, by evaluator role:
     embeddings  the backbones' space          output embeddings      true t embeddings
                                               [N, D] (no decoder)    [N, D]
 
-``labels`` are the test items' attribute rows ``int [N, A]``. The rows a spec scores are
-``outputs`` (the generated, oracle and chance rows) and ``ceiling`` (the real test media of
-t in place of outputs: what a perfect generator scores). Ids read
-``{subject}.{name}[{evaluator id}]``, the subject being t, or ``{s}2{t}`` for
-``subject="direction"``.
+``labels`` are the test items' attribute rows ``int [N, A]``, one column per name in
+``label_names``; a spec that needs labels is skipped when the dataset has no label column.
+The label ``-1`` (:data:`UNKNOWN`) means unknown, in labels and in predicted attributes
+alike (a judge predicts it for a column it had no training label for); metrics leave it
+out. The rows a spec scores are ``outputs`` (the generated, oracle and chance rows) and
+``ceiling`` (the real test media of t in place of outputs: what a perfect generator
+scores). Ids read ``{subject}.{name}[{evaluator id}]``, the subject being t, or ``{s}2{t}``
+for ``subject="direction"``.
+
+A spec with a ``breakdown`` also scores parts of itself (attr_acc: one accuracy per label
+column): ``breakdown(inputs)`` returns ``{part: value}`` and each value is kept under
+``{subject}.{name}_{part}[{evaluator id}]``, the part written by :func:`id_part`
+(lowercase, every character outside ``[a-z0-9_]`` replaced by ``_``), so a column
+``"Colour-Hue"`` of attr_acc reads ``image.attr_acc_colour_hue[judge:scenes-v1]``. Parts
+run on the same rows as the spec and are skipped with it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -56,7 +67,11 @@ OUTPUTS: frozenset[Row] = frozenset({"outputs"})
 CEILING: frozenset[Row] = frozenset({"ceiling"})
 OUTPUTS_AND_CEILING: frozenset[Row] = OUTPUTS | CEILING
 
+UNKNOWN = -1
+"""The label (or predicted attribute) index of an unknown value."""
+
 _NAME = re.compile(r"^[a-z0-9_]+$")
+_NOT_IN_NAME = re.compile(r"[^a-z0-9_]")
 
 
 def metric_id(subject: str, name: str, evaluator: str) -> str:
@@ -64,16 +79,23 @@ def metric_id(subject: str, name: str, evaluator: str) -> str:
     return f"{subject}.{name}[{evaluator}]"
 
 
+def id_part(text: str) -> str:
+    """``text`` fit for a metric name: lowercase, every character outside ``[a-z0-9_]``
+    replaced by ``_`` (``"Colour-Hue"`` -> ``"colour_hue"``)."""
+    return _NOT_IN_NAME.sub("_", text.lower())
+
+
 @dataclass(frozen=True)
 class MetricInputs:
     """What one metric is computed from (module doc): the scored row and the real
-    reference, both as the spec's evaluator sees them, the labels and the seed of any
-    resampling."""
+    reference, both as the spec's evaluator sees them, the labels, the seed of any
+    resampling and the labels' column names."""
 
     output: Media
     reference: Media | None = None
     labels: np.ndarray | None = None
     seed: int = 0
+    label_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,7 +107,8 @@ class MetricSpec:
     per source of the task among them (never with s = t); it is not scored when the task
     has none. ``needs_media`` says it reads decoded media (not only embeddings),
     ``needs_labels`` the test items' attribute labels, ``needs_reference`` the real
-    reference set (module doc). ``rows`` are the rows it scores.
+    reference set (module doc). ``rows`` are the rows it scores. ``breakdown``, when set,
+    gives the values of its parts (module doc).
     """
 
     name: str
@@ -100,6 +123,7 @@ class MetricSpec:
     needs_reference: bool = True
     rows: frozenset[Row] = OUTPUTS
     subject: Subject = "target"
+    breakdown: Callable[[MetricInputs], Mapping[str, MetricValue]] | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -145,6 +169,9 @@ class MetricSpec:
         """The id's subject: ``target``, or ``{source}2{target}`` for a direction."""
         return f"{source}2{target}" if self.subject == "direction" else target
 
-    def id(self, evaluator: str, target: Modality, source: Modality | None = None) -> str:
-        """The metric id under ``evaluator`` for ``target`` (scored against ``source``)."""
-        return metric_id(self.subject_of(target, source), self.name, evaluator)
+    def id(self, evaluator: str, target: Modality, source: Modality | None = None,
+           part: str | None = None) -> str:
+        """The metric id under ``evaluator`` for ``target`` (scored against ``source``), or
+        that of one ``part`` of its breakdown (module doc)."""
+        name = self.name if part is None else f"{self.name}_{id_part(part)}"
+        return metric_id(self.subject_of(target, source), name, evaluator)

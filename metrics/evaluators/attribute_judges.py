@@ -1,8 +1,8 @@
-"""Embedded judges: frozen per-modality attribute classifiers for the ``scenes`` dataset.
+"""Embedded judges: frozen per-modality attribute classifiers for a labelled dataset.
 
 They play the role Inception plays on real data. Each judge maps media to a feature
 vector ``f(x) in R^F`` (its penultimate layer, used for FID/KID and FAD) and to one
-categorical prediction per latent attribute (used for attribute accuracy). Features are
+categorical prediction per label column (used for attribute accuracy). Features are
 divided by one fixed scale, sqrt(mean f^2) over real training media, so that values sit
 near 1 like Inception's pool features: KID's kernel (x.y/F + 1)^3 assumes that range. They
 are trained on real training media only, with architectures and seeds independent of
@@ -11,7 +11,16 @@ the backbones, and never see generated samples.
     image:  3 conv blocks (conv 3x3, ReLU, max-pool) -> linear -> f (128-d)
     audio:  log-mel (mel bins as channels) -> 2 temporal conv blocks -> linear -> f
     text:   bag of words over the training vocabulary -> 2-layer MLP -> f
-    heads:  one linear classifier per attribute on f; loss = sum of cross-entropies
+    heads:  one linear classifier per label column on f; loss = sum over columns k of
+            the cross-entropy CE_k, averaged over the batch items whose label in k is
+            known (not -1); a column with no known label in the batch adds nothing
+
+A modality is judged when some training item that has it carries a label: its judge is
+trained on those items (one that lacks every label teaches nothing). A column that none of
+them labels keeps its untrained head, and the judge predicts -1 (unknown) there, which
+attribute accuracy leaves out. A dataset without label columns gets no judges, so the
+metrics that need them (attr_acc, fid, kid, fad under the embedded evaluators) are
+skipped with the reason.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from benchmark.core.media.logmel import LogMel
 from benchmark.core.media.tokenizer import WordTokenizer
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import MODALITIES, Modality
+from metrics.spec import UNKNOWN
 
 FEATURE_DIM = 128
 
@@ -73,7 +83,8 @@ def _text_trunk(vocabulary_size: int) -> nn.Module:
 
 
 class AttributeJudge(nn.Module):
-    """A frozen classifier of one modality's media into the dataset's latent attributes."""
+    """A frozen classifier of one modality's media into the dataset's label columns;
+    ``unlearned`` are the columns it had no training label for (it predicts -1 there)."""
 
     def __init__(
         self,
@@ -86,10 +97,12 @@ class AttributeJudge(nn.Module):
         sample_rate: int = 8_000,
         vocabulary: Sequence[str] = (),
         log_mel_stats: tuple[float, float] = (0.0, 1.0),
+        unlearned: Sequence[int] = (),
     ) -> None:
         super().__init__()
         self.modality = modality
         self.attribute_names = tuple(attribute_names)
+        self.unlearned = list(unlearned)
         self.shape_args = {
             "image_size": image_size, "num_samples": num_samples, "sample_rate": sample_rate,
             "vocabulary": list(vocabulary), "log_mel_stats": tuple(log_mel_stats),
@@ -135,12 +148,14 @@ class AttributeJudge(nn.Module):
 
     @torch.no_grad()
     def predict(self, media: np.ndarray | Sequence[str], batch_size: int = 500) -> Tensor:
-        """Predicted attribute indices ``long [B, A]``."""
+        """Predicted attribute indices ``long [B, A]`` (-1 in the unlearned columns)."""
         rows = [
             torch.stack([logits.argmax(1) for logits in self(x)[1]], dim=1)
             for x in self._batches(media, batch_size)
         ]
-        return torch.cat(rows)
+        predicted = torch.cat(rows)
+        predicted[:, self.unlearned] = UNKNOWN
+        return predicted
 
     def _batches(self, media: np.ndarray | Sequence[str], batch_size: int):
         self.eval()
@@ -152,6 +167,12 @@ def judge_key(dataset_key: str, config: JudgeConfig, modality: Modality) -> str:
     return config_hash(dataset_key, config, modality)
 
 
+def _labelled_items(train: MediaSplit, modality: Modality) -> np.ndarray:
+    """``bool [N]``: the training items that have ``modality`` and at least one known label
+    (none when the dataset has no label columns)."""
+    return train.has(modality) & (train.attributes != UNKNOWN).any(axis=1)
+
+
 def load_attribute_judges(
     dataset_key: str,
     train: MediaSplit,
@@ -159,9 +180,13 @@ def load_attribute_judges(
     root: Path | None = None,
     progress: bool = True,
 ) -> dict[Modality, AttributeJudge]:
-    """Train (or load from the cache) one judge per modality on real training media."""
+    """Train (or load from the cache) one judge per modality on real training media, for
+    each modality some labelled training item has (module doc): ``{}`` for a dataset
+    without label columns."""
     judges = {}
     for modality in MODALITIES:
+        if not _labelled_items(train, modality).any():
+            continue
         key = judge_key(dataset_key, config, modality)
         judge = load_or_build(
             (root or cache_root()) / "judges" / f"{modality}-{key}.pt",
@@ -175,7 +200,7 @@ def load_attribute_judges(
 def _save_judge(judge: AttributeJudge, path: Path) -> None:
     num_values = [head.out_features for head in judge.heads]
     args = {"attribute_names": judge.attribute_names, "num_values": num_values,
-            **judge.shape_args}
+            "unlearned": judge.unlearned, **judge.shape_args}
     torch.save({"args": args, "weights": judge.state_dict()}, path)
 
 
@@ -190,7 +215,7 @@ def _train_judge(
     modality: Modality, train: MediaSplit, config: JudgeConfig, progress: bool
 ) -> AttributeJudge:
     torch.manual_seed(config.seed + MODALITIES.index(modality))
-    items = train.subset(train.has(modality))
+    items = train.subset(_labelled_items(train, modality))
     media = items.media(modality)
     num_values = list(items.attribute_sizes)
     extra: dict = {}
@@ -203,7 +228,9 @@ def _train_judge(
         extra["log_mel_stats"] = (float(log_mel.mean()), float(log_mel.std()))
     else:
         extra["vocabulary"] = WordTokenizer.from_texts(items.captions).vocabulary
-    judge = AttributeJudge(modality, items.attribute_names, num_values, **extra)
+    unlearned = np.flatnonzero((items.attributes == UNKNOWN).all(axis=0)).tolist()
+    judge = AttributeJudge(modality, items.attribute_names, num_values, unlearned=unlearned,
+                           **extra)
     inputs = torch.cat([judge.to_tensor(media[s : s + 1000]) for s in range(0, len(items), 1000)])
     targets = torch.from_numpy(items.attributes).long()
     optimizer = torch.optim.Adam(judge.parameters(), lr=config.lr)
@@ -216,8 +243,10 @@ def _train_judge(
         if modality != "text":
             x = x + config.input_noise * torch.randn(x.shape, generator=generator)
         _, logits = judge(x)
+        batch_targets = targets[index]
         loss = sum(
-            nn.functional.cross_entropy(lg, targets[index, a]) for a, lg in enumerate(logits)
+            nn.functional.cross_entropy(lg, batch_targets[:, a], ignore_index=UNKNOWN)
+            for a, lg in enumerate(logits) if (batch_targets[:, a] != UNKNOWN).any()
         )
         optimizer.zero_grad()
         loss.backward()

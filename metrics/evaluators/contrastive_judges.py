@@ -198,9 +198,13 @@ def load_contrastive_judges(
     progress: bool = True,
 ) -> dict[Pair, ContrastiveJudge]:
     """Train (or load from the cache) one judge per pair in :data:`PAIRS` on real training
-    items that hold both modalities of the pair."""
+    items that hold both modalities of the pair. A pair that no training item holds gets no
+    judge (its alignment metrics are then skipped, with the reason); one held by fewer
+    items than a batch is a UserError."""
     judges = {}
     for pair in PAIRS:
+        if not _paired(train, pair).any():
+            continue
         key = contrastive_judge_key(dataset_key, config, pair)
         judge = load_or_build(
             (root or cache_root()) / "contrastive_judges" / f"{'-'.join(pair)}-{key}.pt",
@@ -222,10 +226,16 @@ def _load_judge(pair: Pair, config: ContrastiveJudgeConfig, path: Path) -> Contr
     return judge
 
 
+def _paired(train: MediaSplit, pair: Pair) -> np.ndarray:
+    """``bool [N]``: the training items that hold both modalities of ``pair``."""
+    a, b = pair
+    return train.has(a) & train.has(b)
+
+
 def _train(pair: Pair, train: MediaSplit, config: ContrastiveJudgeConfig,
            progress: bool) -> ContrastiveJudge:
     a, b = pair
-    items = train.subset(train.has(a) & train.has(b))
+    items = train.subset(_paired(train, pair))
     if len(items) < config.batch_size:
         raise UserError(f"only {len(items)} training items pair {a} with {b}, fewer than the "
                         f"contrastive judges' batch size {config.batch_size}: use a larger "

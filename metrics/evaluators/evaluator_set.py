@@ -14,21 +14,29 @@ named in every metric id.
 
 Captions are scored by coco-caption (``cider_d``, ``bleu4``) under either choice. Each
 evaluator fills one role of metrics/spec.py; a role left empty (no evaluator for a
-modality or pair) makes the metrics that need it skipped, with the reason recorded.
+modality or pair) makes the metrics that need it skipped, with the reason recorded. The
+judges exist only where the training split can teach them (a modality with labelled
+training items, a pair some training item holds), so a role may be empty for some
+modalities, or all of them (a dataset without label columns has no attribute judges, hence
+no embedded features either); ``gaps`` says why, and the skip reason repeats it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 
-from benchmark.core.modalities import Modality
+from benchmark.core.modalities import MODALITIES, Modality
 from metrics.spec import EvaluatorRole, Media
 
 CAPTION_EVALUATOR = "coco-caption"
+
+GapKey = tuple[EvaluatorRole, Modality | frozenset[Modality]]
+"""A role and the target modality (or, for ``pair``, the unordered pair) it lacks."""
 
 
 @dataclass(frozen=True)
@@ -47,13 +55,15 @@ class Evaluator:
 class Evaluators:
     """Every evaluator a run has, resolved once, by role: ``attributes`` and ``features``
     per modality, ``pairs`` per unordered modality pair, ``captions`` the caption scorer.
-    The ``embeddings`` role is the backbones' space, which the harness names."""
+    The ``embeddings`` role is the backbones' space, which the harness names. ``gaps`` says
+    why a role has no evaluator for a modality (or pair), where that is known."""
 
     kind: str
     attributes: Mapping[Modality, Evaluator]
     features: Mapping[Modality, Evaluator]
     pairs: Mapping[frozenset[Modality], Evaluator]
     captions: Evaluator | None
+    gaps: Mapping[GapKey, str] = field(default_factory=dict)
 
     def lookup(self, role: EvaluatorRole, target: Modality,
                source: Modality | None = None) -> Evaluator | None:
@@ -67,6 +77,12 @@ class Evaluators:
         if role == "pair":
             return self.pairs.get(frozenset({source, target}))
         raise ValueError(f"the {role} role is not held by the evaluators")
+
+    def gap(self, role: EvaluatorRole, target: Modality,
+            source: Modality | None = None) -> str | None:
+        """Why :meth:`lookup` finds no evaluator of ``role`` for ``target`` (and
+        ``source``), or None when that is not known."""
+        return self.gaps.get((role, frozenset({source, target}) if role == "pair" else target))
 
 
 def _captions(modality: Modality, captions: Media) -> list[str]:
@@ -95,32 +111,72 @@ def _contrastive_pairs(contrastive_judges: Mapping, dataset_version: str
             for pair, judge in contrastive_judges.items()}
 
 
-def embedded_evaluators(attribute_judges: Mapping, contrastive_judges: Mapping,
-                        dataset_version: str) -> Evaluators:
-    """The embedded judges of ``dataset_version`` (e.g. ``scenes-v1``)."""
-    from metrics.evaluators.audio_features import judge_audio_features
+def _judge_image_features(judge) -> Callable[[Modality, Media], np.ndarray]:
+    """clean-fid features of images under the image attribute judge."""
     from metrics.evaluators.image_features import (
         clean_image_features,
         judge_image_extractor,
         judge_resize,
     )
 
+    extractor, resize = judge_image_extractor(judge), judge_resize(judge)
+    return lambda modality, images: clean_image_features(np.asarray(images), extractor,
+                                                         resize=resize)
+
+
+def _judge_audio_features(judge) -> Callable[[Modality, Media], np.ndarray]:
+    """FAD features of audio under the audio attribute judge."""
+    from metrics.evaluators.audio_features import judge_audio_features
+
+    return lambda modality, audio: judge_audio_features(judge, np.asarray(audio))
+
+
+_JUDGE_FEATURES = {"image": _judge_image_features, "audio": _judge_audio_features}
+"""The modalities whose attribute judge's features serve a Fréchet metric (fid/kid, fad)."""
+
+
+def _attribute_judge_gaps(attribute_judges: Mapping, roles: tuple[EvaluatorRole, ...]
+                          ) -> dict[GapKey, str]:
+    """Why a modality has no attribute judge (no labelled training item of it, or none at
+    all, as for a dataset without label columns), for each role those judges fill."""
+    gaps: dict[GapKey, str] = {}
+    for modality in MODALITIES:
+        if modality in attribute_judges:
+            continue
+        why = (f"no training {modality} item has a label" if attribute_judges
+               else "the dataset has no label columns, or labels no training item,")
+        reason = f"{why} to train an attribute judge on"
+        if "attributes" in roles:
+            gaps["attributes", modality] = reason
+        if "features" in roles and modality in _JUDGE_FEATURES:
+            gaps["features", modality] = f"its features are the attribute judge's, and {reason}"
+    return gaps
+
+
+def _contrastive_judge_gaps(pairs: Mapping[frozenset[Modality], Evaluator]
+                            ) -> dict[GapKey, str]:
+    """Why a modality pair has no pair encoder: no training item holds both."""
+    return {("pair", frozenset(pair)): f"no training item holds both {pair[0]} and {pair[1]} "
+                                       "to train a contrastive judge on"
+            for pair in combinations(MODALITIES, 2) if frozenset(pair) not in pairs}
+
+
+def embedded_evaluators(attribute_judges: Mapping, contrastive_judges: Mapping,
+                        dataset_version: str) -> Evaluators:
+    """The embedded judges of ``dataset_version`` (e.g. ``scenes-v1``); either mapping may
+    lack any modality (or pair), or be empty (module doc)."""
     judge_id = f"judge:{dataset_version}"
-    image_judge, audio_judge = attribute_judges["image"], attribute_judges["audio"]
-    extractor = judge_image_extractor(image_judge)
-    resize = judge_resize(image_judge)
-    features = {
-        "image": Evaluator(judge_id, lambda modality, images: clean_image_features(
-            np.asarray(images), extractor, resize=resize)),
-        "audio": Evaluator(judge_id, lambda modality, audio: judge_audio_features(
-            audio_judge, np.asarray(audio))),
-    }
+    features = {modality: Evaluator(judge_id, _JUDGE_FEATURES[modality](judge))
+                for modality, judge in attribute_judges.items() if modality in _JUDGE_FEATURES}
+    pairs = _contrastive_pairs(contrastive_judges, dataset_version)
     return Evaluators(
         kind="embedded",
         attributes=_attribute_predictors(attribute_judges, dataset_version),
         features=features,
-        pairs=_contrastive_pairs(contrastive_judges, dataset_version),
+        pairs=pairs,
         captions=COCO_CAPTION,
+        gaps={**_attribute_judge_gaps(attribute_judges, ("attributes", "features")),
+              **_contrastive_judge_gaps(pairs)},
     )
 
 
@@ -162,4 +218,6 @@ def pretrained_evaluators(attribute_judges: Mapping, contrastive_judges: Mapping
         },
         pairs=pairs,
         captions=COCO_CAPTION,
+        gaps={**_attribute_judge_gaps(attribute_judges, ("attributes",)),
+              **_contrastive_judge_gaps(pairs)},
     )
