@@ -1,7 +1,9 @@
-"""Per-modality embeddings of a dataset split: computed once by the backbones, cached.
+"""Per-modality embeddings of a dataset split: what methods train and sample on.
 
-An :class:`EmbeddedSplit` is what methods train and sample on. Rows of a modality that
-is absent for an item hold zeros and ``present[m][i] = False``.
+A media dataset's embeddings are computed once by the backbones and cached; a dataset of
+precomputed embeddings is standardized per dimension with its training split's statistics
+(as FlowBind standardizes its frozen features). An :class:`EmbeddedSplit` holds them; rows
+of a modality that is absent for an item hold zeros and ``present[m][i] = False``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
 from benchmark.core.cache import cache_root, config_hash, load_or_build
+from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import MODALITIES, Modality
 
@@ -66,6 +69,47 @@ def _encode(backbones: Mapping[Modality, torch.nn.Module], split: MediaSplit) ->
             z[torch.from_numpy(index)] = backbones[modality].encode(selected)
         embeddings[modality], present[modality] = z, torch.from_numpy(has.copy())
     return EmbeddedSplit(embeddings, present)
+
+
+def standardized_features(splits: Mapping[str, FeatureSplit],
+                          chunk: int = 65_536) -> dict[str, EmbeddedSplit]:
+    """Precomputed features as methods see them: for each modality m and dimension d,
+
+        z_id = (x_id - mu_d) / sigma_d,
+
+    with mu and sigma the mean and standard deviation of x over the training items that
+    have m (sigma < 1e-8, a constant dimension, counts as 1); rows of items without m are
+    zeros. Statistics are accumulated in float64 over row chunks, so memory-mapped arrays
+    are read in two passes."""
+    train = splits["train"]
+    stats = {m: _mean_std(x, train.has(m), chunk) for m, x in train.embeddings.items()}
+    embedded = {}
+    for name, split in splits.items():
+        embeddings, present = {}, {}
+        for modality, x in split.embeddings.items():
+            has = split.has(modality)
+            mean, std = stats[modality]
+            z = np.zeros(x.shape, dtype=np.float32)
+            for start in range(0, len(x), chunk):
+                rows = slice(start, start + chunk)
+                block = (np.asarray(x[rows], dtype=np.float64) - mean) / std
+                z[rows] = np.where(has[rows, None], block, 0.0)
+            embeddings[modality] = torch.from_numpy(z)
+            present[modality] = torch.from_numpy(has.copy())
+        embedded[name] = EmbeddedSplit(embeddings, present)
+    return embedded
+
+
+def _mean_std(x: np.ndarray, has: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and standard deviation of the rows of ``x`` where ``has`` (two
+    passes: the mean, then the squared deviations from it)."""
+    n = max(int(has.sum()), 1)
+    blocks = [slice(start, start + chunk) for start in range(0, len(x), chunk)]
+    mean = sum(np.asarray(x[b], dtype=np.float64)[has[b]].sum(axis=0) for b in blocks) / n
+    squares = sum(((np.asarray(x[b], dtype=np.float64)[has[b]] - mean) ** 2).sum(axis=0)
+                  for b in blocks)
+    std = np.sqrt(squares / n)
+    return mean, np.where(std < 1e-8, 1.0, std)
 
 
 def _save(split: EmbeddedSplit, path: Path) -> None:

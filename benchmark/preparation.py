@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import Modality
 from benchmark.data.dataset import Dataset
@@ -27,15 +28,27 @@ if TYPE_CHECKING:
 
 @dataclass
 class PreparedInputs:
-    """Everything a run reads from the caches: the dataset and its media splits, the
-    backbones and judges trained on its training split, and both splits' embeddings."""
+    """Everything a run reads from the caches: the dataset and its splits, the backbones
+    and judges trained on its training split, and both splits' embeddings.
+
+    A dataset of precomputed embeddings has :class:`FeatureSplit` splits, no backbones
+    (nothing decodes) and no judges (they judge media)."""
 
     dataset: Dataset
-    splits: dict[str, MediaSplit]
+    splits: dict[str, MediaSplit] | dict[str, FeatureSplit]
     backbones: dict[Modality, object]
     judges: dict[Modality, object]
     contrastive_judges: dict[tuple[Modality, Modality], object]
     embeddings: dict[str, EmbeddedSplit]
+
+    @property
+    def dims(self) -> dict[Modality, int]:
+        """The embedding dimension of each modality, as methods see it."""
+        return {m: int(z.shape[1]) for m, z in self.embeddings["train"].embeddings.items()}
+
+    @property
+    def has_media(self) -> bool:
+        return self.dataset.kind == "media"
 
     def real_reference(self, evaluators: Evaluators,
                        metrics: Sequence[MetricSpec] | None = None) -> RealReference:
@@ -46,11 +59,15 @@ class PreparedInputs:
 
         test = self.embeddings["test"]
         extra = {} if metrics is None else {"metrics": metrics}
+        split = self.splits["test"]
+        space = "backbone" if self.has_media else "embeddings"
         return RealReference(
-            test=self.splits["test"],
+            test=split if self.has_media else None,
+            labels=split.attributes if split.attribute_names else None,
+            label_names=split.attribute_names,
             embeddings={m: z.numpy() for m, z in test.embeddings.items()},
             evaluators=evaluators,
-            embedding_evaluator=f"backbone:{self.dataset.version}",
+            embedding_evaluator=f"{space}:{self.dataset.version}",
             **extra,
         )
 
@@ -64,7 +81,7 @@ def prepare_inputs(profile: Profile, progress: bool = True) -> PreparedInputs:
     """Load from the cache, or build, every input of a run under ``profile``."""
     from benchmark.backbones import backbone_key, load_backbones
     from benchmark.data import build_dataset
-    from benchmark.embeddings import embed_split
+    from benchmark.embeddings import embed_split, standardized_features
     from metrics.evaluators.attribute_judges import load_attribute_judges
     from metrics.evaluators.contrastive_judges import load_contrastive_judges
 
@@ -73,6 +90,9 @@ def prepare_inputs(profile: Profile, progress: bool = True) -> PreparedInputs:
     settings = "".join(f", {k}={v}" for k, v in profile.dataset_settings.items())
     stage(f"dataset {dataset.name} ({profile.name}{settings})")
     splits = dataset.load(progress=progress)
+    if dataset.kind == "embeddings":
+        stage("embeddings (precomputed; standardized with the training split's statistics)")
+        return PreparedInputs(dataset, splits, {}, {}, {}, standardized_features(splits))
     stage("backbones (per-modality autoencoders)")
     backbones = load_backbones(dataset_key, splits["train"], profile.backbones, progress=progress)
     stage("judges (embedded evaluators)")

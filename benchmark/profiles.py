@@ -38,11 +38,16 @@ class Profile:
     method_overrides: dict[str, Any] = field(default_factory=dict)
 
     def with_dataset(self, dataset: str | None) -> Profile:
-        """This profile on ``dataset`` instead (a registered name or ``file.py:Name``, with
-        its default settings); itself when ``dataset`` is None or already its own."""
+        """This profile on ``dataset`` instead (``--dataset``: a registered name or
+        ``file.py:Name`` with its default settings, or a dataset folder, see
+        :func:`benchmark.data.dataset_choice`); itself when ``dataset`` is None or already
+        its own. The backbone and judge settings stay the profile's."""
         if dataset is None or dataset == self.dataset:
             return self
-        return replace(self, dataset=dataset, dataset_settings={})
+        from benchmark.data import dataset_choice
+
+        name, settings = dataset_choice(dataset)
+        return replace(self, dataset=name, dataset_settings=settings)
 
 
 PROFILES: Registry[Profile] = Registry("profile")

@@ -5,10 +5,12 @@ Files are written atomically and never overwrite one another (see ``atomic_path`
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
 import subprocess
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ import numpy as np
 from benchmark.core.cache import atomic_path
 
 if TYPE_CHECKING:
+    from benchmark.core.feature_split import FeatureSplit
     from benchmark.core.media_split import MediaSplit
     from benchmark.data.dataset import Dataset
 
@@ -45,7 +48,8 @@ class RunRecord:
     ``protocol`` says whether the model was trained for this task alone (``task``) or once
     to serve every task the method supports (``suite``, its budget shared by all).
     ``dataset`` reads ``<dataset name>:<profile>``; ``config`` holds every setting of the
-    run, the dataset's under ``config["dataset"]`` (:func:`dataset_config`).
+    run, the dataset's under ``config["dataset"]`` (:func:`dataset_config`: its kind,
+    content hash, and item counts per split and pair group).
     ``skipped_metrics`` maps ``{subject}.{metric}`` to why a registered metric that applies
     to the task was not scored (no decoded media, no labels, no evaluator for a pair...).
     """
@@ -112,15 +116,39 @@ def read_record(path: Path) -> RunRecord:
     return RunRecord(**json.loads(path.read_text()))
 
 
-def dataset_config(dataset: Dataset, test: MediaSplit) -> dict[str, Any]:
-    """A record's ``config["dataset"]``: the dataset's ``name``, ``version`` and ``settings``,
-    and under ``media`` what rendering its media needs (``sample_rate`` in Hz)."""
+def dataset_config(dataset: Dataset, splits: Mapping[str, MediaSplit | FeatureSplit]
+                   ) -> dict[str, Any]:
+    """A record's ``config["dataset"]``: the dataset's ``name``, ``kind`` (media or
+    embeddings), ``version``, content hash ``key`` and ``settings``; ``counts``, per split
+    the items and how many hold each combination of modalities (the pair groups:
+    ``text+image``, ..., ``text+image+audio``, and single modalities); and under ``media``
+    what rendering its media needs (``sample_rate`` in Hz; empty for embeddings)."""
+    test = splits["test"]
     return {
         "name": dataset.name,
+        "kind": dataset.kind,
         "version": dataset.version,
+        "key": dataset.key(),
         "settings": dataset.settings(),
-        "media": {"sample_rate": test.sample_rate},
+        "counts": {name: pair_group_counts(split.present) for name, split in splits.items()},
+        "media": {"sample_rate": test.sample_rate} if dataset.kind == "media" else {},
     }
+
+
+def pair_group_counts(present: np.ndarray) -> dict[str, int]:
+    """``{"items": N, "<m1>+<m2>...": n}``: how many items hold exactly each combination of
+    modalities (``present``: ``bool [N, 3]`` in MODALITIES order), in a fixed order."""
+    from benchmark.core.modalities import MODALITIES
+
+    counts = {"items": len(present)}
+    for size in (2, 3, 1):
+        for combination in itertools.combinations(range(len(MODALITIES)), size):
+            pattern = np.zeros(len(MODALITIES), dtype=bool)
+            pattern[list(combination)] = True
+            n = int((present == pattern).all(axis=1).sum())
+            if n:
+                counts["+".join(MODALITIES[j] for j in combination)] = n
+    return counts
 
 
 def media_settings(record: RunRecord) -> dict[str, Any]:

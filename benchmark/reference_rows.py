@@ -4,8 +4,9 @@ Besides the generated row, every record scores two reference rows and the evalua
 ceilings (benchmark/evaluation.py):
 
     oracle    the true test embeddings z_i, decoded and scored like generated outputs
-    chance    embeddings of N training items drawn without replacement (seeded), decoded
-              and scored the same way
+    chance    embeddings of N training items drawn without replacement (seeded; with
+              replacement when fewer training items have the target), decoded and scored
+              the same way
     ceilings  the per-item metrics on the real test media, and each alignment evaluator's
               retrieval R@1
 
@@ -91,13 +92,15 @@ def compute_reference_rows(task: Task, seed: int, inputs, reference: RealReferen
     rows = {"oracle": Scores(), "chance": Scores()}
     for target in task.targets:
         candidates = np.flatnonzero(train.present[target].numpy())
-        chance_items = torch.from_numpy(rng.choice(candidates, size=len(test), replace=False))
+        chance_items = torch.from_numpy(rng.choice(candidates, size=len(test),
+                                                   replace=len(candidates) < len(test)))
         outputs = {
             "oracle": test.embeddings[target],
             "chance": train.embeddings[target][chance_items],
         }
+        decoder = inputs.backbones.get(target)  # none on precomputed embeddings
         for row, z in outputs.items():
-            media = inputs.backbones[target].decode(z)
+            media = None if decoder is None else decoder.decode(z)
             rows[row].update(score_target(target, task.sources, media, z.numpy(), reference,
                                           seed=seed))
     ceilings = evaluator_ceilings(task, reference, seed=seed)

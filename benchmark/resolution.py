@@ -20,7 +20,7 @@ from benchmark.core.config import RunConfig
 from benchmark.core.errors import RefusedTask, UserError
 from benchmark.core.modalities import MODALITIES
 from benchmark.core.registry import did_you_mean
-from benchmark.data import DATASETS
+from benchmark.data import DATASETS, build_dataset
 from benchmark.evaluation import metric_specs
 from benchmark.profiles import PROFILES, Profile
 from methods import METHODS
@@ -45,25 +45,34 @@ def resolve(config: RunConfig) -> ResolvedRun:
     """Look everything up and probe the method; bad input is a one-line UserError."""
     method_cls = METHODS.get(config.method)
     profile = PROFILES.get(config.profile).with_dataset(config.dataset)
-    DATASETS.entry(profile.dataset)
+    kind = getattr(DATASETS.get(profile.dataset), "kind", "media")
     if config.preset not in method_cls.presets:
         raise UserError(
             f"unknown preset '{config.preset}' for {config.method}: "
             f"{did_you_mean(config.preset, list(method_cls.presets))}"
         )
-    if config.preset == "paper":
+    dims = method_dims(profile)
+    if config.preset == "paper" and dims != dict(method_cls.paper_embedding_dims):
+        paper = _widths(dict(method_cls.paper_embedding_dims))
         raise UserError(
-            "preset 'paper' needs the paper's 768-d pretrained encoders, which the embedded "
-            "benchmark does not have (its size is in every record's params); use --preset tiny"
+            f"preset 'paper' is the published architecture on the paper's encoder features "
+            f"({paper}); this dataset gives {_widths(dims)}: use --preset tiny, or bring "
+            "such precomputed embeddings (--dataset DIR, README 'Your own data')"
         )
     if config.evaluator == "pretrained":
+        if kind == "embeddings":
+            raise UserError("--evaluator pretrained scores media, and this dataset holds "
+                            "precomputed embeddings (nothing decodes them): drop --evaluator")
         from metrics.evaluators.weights import CLAP, CLIP, INCEPTION, WeightsConfig
 
         WeightsConfig.load(config.weights).require(INCEPTION, CLIP, CLAP)
     overrides = dict(profile.method_overrides)
     if config.steps is not None:
         overrides["max_steps"] = config.steps
-    dims = {m: profile.backbones.dim for m in MODALITIES}
+    try:
+        method_cls.check_dims(dims)
+    except ValueError as error:
+        raise RefusedTask(f"{config.method} cannot run on this dataset: {error}") from None
     tasks = [config.task] if config.protocol == "task" else None
     with torch.device("meta"):
         probe = method_cls(dims, preset=config.preset, tasks=tasks, **overrides)
@@ -74,3 +83,16 @@ def resolve(config: RunConfig) -> ResolvedRun:
         raise UserError(f"{config.method} has no guidance; drop --guidance")
     return ResolvedRun(method_cls, profile, overrides, config.parsed_budget,
                        metric_specs(config.metrics))
+
+
+def method_dims(profile: Profile) -> dict[str, int]:
+    """The embedding width of each modality a method is built for: the backbones' width on
+    a media dataset, the arrays' widths on precomputed embeddings (read from the array
+    headers, nothing loaded)."""
+    if getattr(DATASETS.get(profile.dataset), "kind", "media") == "embeddings":
+        return dict(build_dataset(profile.dataset, profile.dataset_settings).embedding_dims())
+    return {m: profile.backbones.dim for m in MODALITIES}
+
+
+def _widths(dims: dict[str, int]) -> str:
+    return ", ".join(f"{m} {d}" for m, d in dims.items())

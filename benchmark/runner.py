@@ -25,8 +25,8 @@ from benchmark.core.budget import Budget
 from benchmark.core.cache import config_hash
 from benchmark.core.config import RunConfig
 from benchmark.core.errors import UserError
+from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.media_split import MediaSplit
-from benchmark.core.modalities import MODALITIES
 from benchmark.core.tasks import Task, all_tasks
 from benchmark.efficiency import function_evaluations_per_item, peak_memory_mb
 from benchmark.evaluation import RealReference, Scores, score_target
@@ -87,12 +87,14 @@ def _as_dicts(values: dict[str, MetricValue]) -> dict[str, dict]:
 
 @dataclass
 class TrainedMethod:
-    """A method after training under its budget, with what its records need."""
+    """A method after training under its budget, with what its records need (the batch
+    size it trained with: its own, or the training split's size when that is smaller)."""
 
     method: object
     meter: BudgetCallback
     budget: Budget
     dims: dict[str, int]
+    batch_size: int
 
 
 def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
@@ -113,10 +115,29 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
     resolved_runs = [resolve(config) for config in configs]
     _quiet_lightning()
     inputs = prepare_inputs(resolved_runs[0].profile, progress=first.progress)
+    for config in configs:
+        require_test_modalities(config.task, inputs.splits["test"],
+                                inputs.dataset.settings().get("path", inputs.dataset.name))
     evaluators = build_evaluators(first, inputs)
     trained = _train(first, resolved_runs[0], inputs)
     return [_evaluate(config, resolved, trained, inputs, evaluators)
             for config, resolved in zip(configs, resolved_runs, strict=True)]
+
+
+def require_test_modalities(task: Task, test: MediaSplit | FeatureSplit, where: str) -> None:
+    """Every test item must hold each modality ``task`` reads or generates: the scores
+    compare each item's outputs with its own real target and sources."""
+    from benchmark.data.manifest import BadData
+
+    for modality in (*task.sources, *task.targets):
+        lacking = np.flatnonzero(~test.has(modality))
+        if len(lacking):
+            problem = f"test items without {modality}, which {task.name} needs"
+            if test.item_lines is None:
+                problem = f"{len(lacking)} {problem}"
+            lines = [] if test.item_lines is None else test.item_lines[lacking].tolist()
+            raise BadData(Path(where), problem, lines,
+                          f"give every test item {modality}, or run tasks without it")
 
 
 def _train(config: RunConfig, resolved_run: ResolvedRun, inputs) -> TrainedMethod:
@@ -126,15 +147,23 @@ def _train(config: RunConfig, resolved_run: ResolvedRun, inputs) -> TrainedMetho
     from benchmark.embeddings import training_loader
 
     train = inputs.embeddings["train"]
-    dims = {m: inputs.backbones[m].dim for m in MODALITIES}
+    dims = inputs.dims
     tasks = [config.task] if config.protocol == "task" else None
     pl.seed_everything(config.seed, verbose=False)
     method = resolved_run.method_cls(dims, preset=config.preset, tasks=tasks,
                                      **resolved_run.overrides)
-    batch_size = method.config.batch_size
+    batch_size = min(method.config.batch_size, len(train))
+    if batch_size < method.config.batch_size:
+        stage(f"the training split has {len(train)} items, fewer than one batch of "
+              f"{method.config.batch_size}: training on batches of {batch_size}")
     budget = resolved_run.budget or Budget("steps", method.config.max_steps)
-    # A separate loader for the FLOP probe, so the training shuffle is not advanced.
-    probe_batch = next(iter(training_loader(train, batch_size, config.seed)))
+    # A separate loader for the FLOP probe, so the training shuffle is not advanced; it
+    # probes the first batch the method learns from (one without signal is skipped).
+    probe_batch = next((batch for batch in training_loader(train, batch_size, config.seed)
+                        if method.has_signal(batch)), None)
+    if probe_batch is None:
+        raise UserError(f"{config.method} has nothing to learn from in this dataset's "
+                        "training split: no training item holds two of its modalities")
     meter = BudgetCallback(budget, training_flops_per_step(method, probe_batch))
 
     scope = config.task.name if tasks else "every task it serves"
@@ -145,31 +174,39 @@ def _train(config: RunConfig, resolved_run: ResolvedRun, inputs) -> TrainedMetho
         enable_progress_bar=config.progress, deterministic=True,
     )
     trainer.fit(method, training_loader(train, batch_size, config.seed))
-    return TrainedMethod(method.cpu(), meter, budget, dims)
+    return TrainedMethod(method.cpu(), meter, budget, dims, batch_size)
 
 
 def _score_outputs(outputs: dict[str, torch.Tensor], task: Task, backbones: dict,
                    reference: RealReference, seed: int
                    ) -> tuple[Scores, dict[str, Media]]:
-    """Decode a method's embeddings of every target modality and score them; returns the
-    scores and the decoded media."""
+    """Decode a method's embeddings of every target modality (where a backbone decodes
+    them: not on precomputed embeddings) and score them; returns the scores and the
+    decoded media."""
     scores = Scores()
     decoded: dict[str, Media] = {}
     for target in task.targets:
-        decoded[target] = backbones[target].decode(outputs[target])
-        scores.update(score_target(target, task.sources, decoded[target],
-                                   outputs[target].numpy(), reference, seed=seed))
+        media = backbones[target].decode(outputs[target]) if target in backbones else None
+        if media is not None:
+            decoded[target] = media
+        scores.update(score_target(target, task.sources, media, outputs[target].numpy(),
+                                   reference, seed=seed))
     return scores, decoded
 
 
 GALLERY_ITEMS = 6
 
 
-def gallery_samples(task: Task, test: MediaSplit, generated: dict[str, Media],
-                    items: int = GALLERY_ITEMS) -> dict[str, np.ndarray]:
+def gallery_samples(task: Task, test: MediaSplit | FeatureSplit,
+                    generated: dict[str, Media], items: int = GALLERY_ITEMS
+                    ) -> dict[str, np.ndarray]:
     """The first ``items`` test items of a task, for a report's sample gallery: each
     source (``source/<modality>``), what the method made (``generated/<modality>``) and
-    the real target (``truth/<modality>``). Captions are stored as unicode arrays."""
+    the real target (``truth/<modality>``). Captions are stored as unicode arrays. A
+    dataset of precomputed embeddings has no media to show: no samples."""
+    if not isinstance(test, MediaSplit):
+        return {}
+
     def first(media: Media) -> np.ndarray:
         return np.asarray(list(media[:items]) if isinstance(media, list) else media[:items])
 
@@ -290,7 +327,7 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
     resolved = {
         "run": config.to_dict(),
         "profile": profile.name,
-        "dataset": dataset_config(inputs.dataset, test),
+        "dataset": dataset_config(inputs.dataset, inputs.splits),
         "backbones": asdict(profile.backbones),
         "judges": asdict(profile.judges),
         "contrastive_judges": asdict(profile.contrastive),
@@ -316,7 +353,8 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         seed=config.seed,
         status="ok",
         budget={"kind": trained.budget.kind, "value": trained.budget.value,
-                "used": meter.spent(), **meter.figures(), "flops_per_step": meter.flops_per_step},
+                "used": meter.spent(), **meter.figures(), "flops_per_step": meter.flops_per_step,
+                "skipped_batches": method.skipped_batches, "batch_size": trained.batch_size},
         params=_parameters(config, resolved_run, trained),
         timing={
             "train_s": round(train_s, 3),

@@ -74,18 +74,21 @@ def ceilings_table(ceilings: dict[str, dict]) -> str:
 
 
 def sweep_table(records: list[RunRecord]) -> str:
-    """Per (method, task): seeds, and each target's attribute accuracy as mean +- standard
-    deviation over seeds (the judge's own id in the header)."""
+    """Per (method, task): seeds, and each target's attribute accuracy (on a dataset without
+    labels, the embedding cosine ``emb_cos``) as mean +- standard deviation over seeds (the
+    evaluator's own id in each cell; one seed: its value alone)."""
     groups: dict[tuple[str, str], list[RunRecord]] = {}
     for record in records:
         groups.setdefault((record.method, record.task), []).append(record)
-    lines = [f"{'method':<10} {'task':<18} seeds  attribute accuracy (mean +- sd over seeds)"]
+    lines = [f"{'method':<10} {'task':<18} seeds  attribute accuracy or emb_cos "
+             "(mean +- sd over seeds)"]
     for (method, task), group in sorted(groups.items()):
+        names = [n for n in group[0].metrics if ".attr_acc[" in n] or [
+            n for n in group[0].metrics if ".emb_cos[" in n]
         cells = []
-        for name in group[0].metrics:
-            if ".attr_acc[" in name:
-                values = np.array([r.metrics[name]["value"] for r in group if name in r.metrics])
-                sd = values.std(ddof=1) if len(values) > 1 else float("nan")
-                cells.append(f"{name} {values.mean():.3f} +- {sd:.3f}")
+        for name in names:
+            values = np.array([r.metrics[name]["value"] for r in group if name in r.metrics])
+            spread = f" +- {values.std(ddof=1):.3f}" if len(values) > 1 else ""
+            cells.append(f"{name} {values.mean():.3f}{spread}")
         lines.append(f"{method:<10} {task:<18} {len(group):>5}  {'; '.join(cells)}")
     return "\n".join(lines)

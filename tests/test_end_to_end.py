@@ -25,17 +25,24 @@ def test_smoke_run_writes_a_complete_record(tmp_path, smoke_env):
     assert record["status"] == "ok"
     assert (record["dataset"], record["schema_version"]) == ("scenes:smoke", 3)
     assert record["config"]["dataset"]["settings"]["n_train"] == 1200
+    assert record["config"]["dataset"]["counts"]["test"] == {"items": 100,
+                                                             "text+image+audio": 100}
+    assert record["budget"]["skipped_batches"] == 0
     assert media_settings(read_record(records[0])) == {"sample_rate": 8000}
     assert record["budget"]["used"] == record["budget"]["value"] == 100
     assert set(record["references"]) == {"oracle", "chance"}
     ids = set(record["metrics"])
+    per_column = {f"image.attr_acc_{column}[judge:scenes-v1]"
+                  for column in ("shape", "colour", "size", "position")}
     assert ids == {
         "image.attr_acc[judge:scenes-v1]",
+        *per_column,
         "image.fid[judge:scenes-v1]",
         "image.kid[judge:scenes-v1]",
         "image.ais[contrastive-judge:scenes-v1]",
         "image.emb_fd[backbone:scenes-v1]",
         "image.emb_cos[backbone:scenes-v1]",
+        "image.emb_r_at_1[backbone:scenes-v1]",
     }
     for row in (record["metrics"], *record["references"].values()):
         assert set(row) == ids
@@ -45,6 +52,7 @@ def test_smoke_run_writes_a_complete_record(tmp_path, smoke_env):
                 assert value["ci_low"] <= value["value"] <= value["ci_high"]
     assert set(record["judges"]) == {
         "image.attr_acc[judge:scenes-v1]",
+        *per_column,
         "image.ais[contrastive-judge:scenes-v1]",
         "audio2image.r_at_1[contrastive-judge:scenes-v1]",
     }

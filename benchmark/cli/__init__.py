@@ -6,6 +6,8 @@
     sweep    benchmark/cli/sweep.py     methods x tasks x seeds, resumable, in parallel
     report   benchmark/cli/report.py    tables, plots and a page from records
     check    benchmark/cli/check.py     the drift check against a committed baseline
+    export   benchmark/cli/export.py    write a dataset in the folder formats (an example)
+    import-npz  benchmark/cli/import_npz.py  FlowBind .npz features -> an embeddings folder
 
 Only light modules are imported here, so ``--help`` and ``ls`` answer at once; each
 command imports torch and friends when it runs. A :class:`UserError` is printed as one
@@ -22,6 +24,8 @@ from typing import NoReturn
 
 from benchmark.cli.check import CheckCommand
 from benchmark.cli.command import Command
+from benchmark.cli.export import ExportCommand
+from benchmark.cli.import_npz import ImportNpzCommand
 from benchmark.cli.ls import LsCommand
 from benchmark.cli.prepare import PrepareCommand
 from benchmark.cli.report import ReportCommand
@@ -30,7 +34,8 @@ from benchmark.cli.sweep import SweepCommand
 from benchmark.core.errors import UserError
 
 COMMANDS: tuple[Command, ...] = (RunCommand(), LsCommand(), PrepareCommand(), SweepCommand(),
-                                 ReportCommand(), CheckCommand())
+                                 ReportCommand(), CheckCommand(), ExportCommand(),
+                                 ImportNpzCommand())
 
 
 class _Parser(argparse.ArgumentParser):

@@ -38,6 +38,20 @@ class Collection:
         return lines + [f"unreadable record: {name}" for name in self.unreadable]
 
 
+def dataset_identity(record: RunRecord) -> str:
+    """Which data a record was measured on: the dataset's name and settings, and for data
+    read from a folder its content hash (the same path may hold other data later);
+    ``scenes`` for schema-2 records, which had no other dataset."""
+    dataset = record.config.get("dataset")
+    if dataset is None:
+        return "scenes"
+    settings = dataset.get("settings", {})
+    if "path" in settings:
+        return f"{dataset['name']} {settings['path']} (content {dataset.get('key', '?')})"
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
+    return f"{dataset['name']} ({shown})"
+
+
 def setting(record: RunRecord) -> str:
     """The settings that must agree for runs to share a table (budget, protocol, ...)."""
     return setting_of(record.config.get("run", {}), record.protocol)
@@ -70,6 +84,11 @@ def load_collection(results_dir: Path) -> Collection:
             unreadable else "no"
         raise UserError(f"{results_dir} holds {found} run records and none that succeeded: "
                         f"run `python -m benchmark sweep --results {results_dir}` first")
+    datasets = sorted({dataset_identity(record) for record in ok})
+    if len(datasets) > 1:
+        raise UserError(f"{results_dir} holds runs on {len(datasets)} datasets "
+                        f"({'; '.join(datasets)}): a table compares methods on one dataset, so "
+                        "give each dataset's runs their own --results folder")
     collection = Collection(ok, failed, unreadable)
     collection.missing = _missing(ok, planned_runs(results_dir))
     return collection

@@ -65,6 +65,9 @@ def gallery(records: Sequence[RunRecord], results_dir: Path, out_dir: Path) -> s
             without.append(f"{method} {task}")
             continue
         samples = np.load(results_dir / record.samples_file)
+        if not samples.files:  # precomputed embeddings: no media to show
+            without.append(f"{method} {task}")
+            continue
         sample_rate = int(media_settings(record)["sample_rate"])
         keys = sorted(samples.files, key=lambda k: ("source", "generated", "truth").index(
             k.split("/")[0]))
