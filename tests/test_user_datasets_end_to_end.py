@@ -84,6 +84,10 @@ def test_every_method_runs_every_directed_task_on_precomputed_embeddings(
             assert skipped & set(MEDIA_METRICS), (method, task, record.skipped_metrics)
             assert record.config["dataset"]["kind"] == "embeddings"
             assert record.samples_file is not None
+    assert main(["report", "--results", str(tmp_path / "runs"), "--out",
+                 str(tmp_path / "report")]) == 0
+    table = (tmp_path / "report" / "runs" / "table.md").read_text()
+    assert "decoder-free metrics" in table and "T→I emb_cos" in table
 
 
 def test_a_planted_linear_relation_is_learned_and_flowbind_refuses_unequal_widths(

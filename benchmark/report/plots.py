@@ -75,6 +75,8 @@ def quality_vs_compute(records: Sequence[RunRecord], path: Path) -> Path | None:
     if curves.empty:
         return None
     quality = curves[curves["metric"].isin(QUALITY_METRICS)]
+    if quality.empty:  # precomputed embeddings: nothing decoded, no media quality
+        return None
     grid = _facets(sns, quality, "line", x="samples", y="value", hue="method", marker="o",
                    errorbar="sd")
     grid.set_axis_labels("samples seen", "quality (FID / FAD ↓, CIDEr-D ↑)")

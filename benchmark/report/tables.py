@@ -137,18 +137,27 @@ def metric_table(frame: pd.DataFrame, title: str, columns: list[tuple[str, str]]
     return Table(title, ["method", *header], body, notes)
 
 
+EMBEDDING_METRICS = ("emb_cos", "emb_r_at_1", "emb_fd")
+"""The headline on precomputed embeddings, where nothing decodes (no media metrics)."""
+
+
 def headline_table(frame: pd.DataFrame) -> Table:
-    """Per task: attribute accuracy, the quality metric and the alignment metric."""
+    """Per task: attribute accuracy, the quality metric and the alignment metric; on a
+    dataset of precomputed embeddings (none of those), the decoder-free metrics."""
     columns, header = [], []
+    groups: tuple[tuple[str, ...], ...] = (("attr_acc",), QUALITY_METRICS, ALIGNMENT_METRICS)
+    title = "All tasks: attribute accuracy, quality, alignment"
+    if not frame["metric"].isin(sum(groups, ())).any():
+        groups = tuple((metric,) for metric in EMBEDDING_METRICS)
+        title = "All tasks: decoder-free metrics (precomputed embeddings)"
     for task in task_order(frame["task"].unique()):
-        for metrics in (("attr_acc",), QUALITY_METRICS, ALIGNMENT_METRICS):
+        for metrics in groups:
             metric_id = _column_metric(frame, task, metrics)
             if metric_id is not None:
                 metric = parse_metric_id(metric_id)[1]
                 columns.append((task, metric_id))
                 header.append(f"{task_arrow(task)} {metric} {_arrow(metric)}")
-    return metric_table(frame, "All tasks: attribute accuracy, quality, alignment",
-                        columns, header)
+    return metric_table(frame, title, columns, header)
 
 
 def paper_table(frame: pd.DataFrame, title: str,
