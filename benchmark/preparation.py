@@ -53,8 +53,10 @@ class PreparedInputs:
     def real_reference(self, evaluators: Evaluators,
                        metrics: Sequence[MetricSpec] | None = None) -> RealReference:
         """The real test items that outputs are scored against, under ``evaluators``: the
-        test media, their true embeddings (in the backbones' space, ``backbone:<version>``)
-        and the metric specs to score (every registered one when None)."""
+        test media (none for precomputed embeddings), their labels, their true embeddings
+        (the backbones' space, ``backbone:<version>``, or the dataset's own standardized
+        features, ``embeddings:<version>``) and the metric specs to score (every registered
+        one when None)."""
         from benchmark.evaluation import RealReference
 
         test = self.embeddings["test"]

@@ -51,7 +51,7 @@ def resolve(config: RunConfig) -> ResolvedRun:
             f"unknown preset '{config.preset}' for {config.method}: "
             f"{did_you_mean(config.preset, list(method_cls.presets))}"
         )
-    dims = method_dims(profile)
+    dims = method_dims(profile, kind)
     if config.preset == "paper" and dims != dict(method_cls.paper_embedding_dims):
         paper = _widths(dict(method_cls.paper_embedding_dims))
         raise UserError(
@@ -85,11 +85,11 @@ def resolve(config: RunConfig) -> ResolvedRun:
                        metric_specs(config.metrics))
 
 
-def method_dims(profile: Profile) -> dict[str, int]:
-    """The embedding width of each modality a method is built for: the backbones' width on
-    a media dataset, the arrays' widths on precomputed embeddings (read from the array
-    headers, nothing loaded)."""
-    if getattr(DATASETS.get(profile.dataset), "kind", "media") == "embeddings":
+def method_dims(profile: Profile, kind: str) -> dict[str, int]:
+    """The embedding width of each modality a method is built for, on a dataset of ``kind``:
+    the backbones' width on a media dataset, the arrays' widths on precomputed embeddings
+    (read from the array headers, nothing loaded)."""
+    if kind == "embeddings":
         return dict(build_dataset(profile.dataset, profile.dataset_settings).embedding_dims())
     return {m: profile.backbones.dim for m in MODALITIES}
 
