@@ -113,11 +113,12 @@ def _mean_std(x: np.ndarray, has: np.ndarray, chunk: int) -> tuple[np.ndarray, n
 
 
 def _save(split: EmbeddedSplit, path: Path) -> None:
-    torch.save({"embeddings": split.embeddings, "present": split.present}, path)
+    with path.open("wb") as file:  # through a handle: the archive is named "archive", not path
+        torch.save({"embeddings": split.embeddings, "present": split.present}, file)
 
 
 def _load(path: Path) -> EmbeddedSplit:
-    state = torch.load(path)
+    state = torch.load(path, map_location="cpu", weights_only=True)
     return EmbeddedSplit(state["embeddings"], state["present"])
 
 

@@ -19,13 +19,20 @@ metrics and the source text of the evaluation and decoding code (and of any plug
 file), so a change to any of them recomputes instead of reusing stale numbers.
 Only the embedded evaluators are cached: pretrained ones are read from user files that
 can change behind the same path.
+
+A cache file is an ``.npz`` archive that holds no pickle (a shared cache folder must not
+run code): the member ``rows`` is JSON text with each row's metrics (value, n, interval)
+and the skipped metrics, and each per-item score array is a member ``per_sample_<i>`` that
+the JSON names. Loading gives back the same values, dtypes and key order; members are
+written in a fixed order with fixed timestamps, so the same rows make the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
-import pickle
+import json
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,17 +125,48 @@ def reference_rows(task: Task, seed: int, profile: Profile, evaluator_kind: str,
                       task.name, seed, evaluation_code_fingerprint(),
                       metrics_fingerprint(reference.metrics))
     return load_or_build(
-        cache_root() / "reference_rows" / f"{key}.pkl",
+        cache_root() / "reference_rows" / f"{key}.npz",
         lambda: compute_reference_rows(task, seed, inputs, reference),
         save=_save_rows, load=_load_rows,
     )
 
 
+_ROWS = ("oracle", "chance", "ceilings")
+
+
 def _save_rows(rows: ReferenceRows, path: Path) -> None:
-    with path.open("wb") as file:
-        pickle.dump(rows, file)
+    """Write ``rows`` as the ``.npz`` archive the module doc describes."""
+    arrays: dict[str, np.ndarray] = {}
+
+    def entry(value: MetricValue) -> dict:
+        fields = {"value": value.value, "n": value.n, "ci_low": value.ci_low,
+                  "ci_high": value.ci_high}
+        if value.per_sample is not None:
+            fields["per_sample"] = name = f"per_sample_{len(arrays)}"
+            arrays[name] = np.asarray(value.per_sample)
+        return fields
+
+    table = {row: {metric: entry(value) for metric, value in getattr(rows, row).items()}
+             for row in _ROWS}
+    table["skipped"] = rows.skipped
+    text = json.dumps(table, default=lambda scalar: scalar.item())  # numpy scalars
+    members = {"rows": np.array(text), **arrays}
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in members.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(info, "w") as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
 
 
 def _load_rows(path: Path) -> ReferenceRows:
-    with path.open("rb") as file:
-        return pickle.load(file)
+    """The rows :func:`_save_rows` wrote, every member read in full."""
+    with np.load(path, allow_pickle=False) as archive:
+        table = json.loads(str(archive["rows"]))
+
+        def value(fields: dict) -> MetricValue:
+            name = fields.pop("per_sample", None)
+            return MetricValue(**fields, per_sample=None if name is None else archive[name])
+
+        rows = {row: {metric: value(fields) for metric, fields in table[row].items()}
+                for row in _ROWS}
+    return ReferenceRows(**rows, skipped=table["skipped"])

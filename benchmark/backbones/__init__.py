@@ -82,7 +82,8 @@ def _save(backbone: Backbone, path: Path) -> None:
         "hparams": backbone.hparams,
         "state_dict": backbone.state_dict(),
     }
-    torch.save(state, path)
+    with path.open("wb") as file:  # through a handle: the archive is named "archive", not path
+        torch.save(state, file)
 
 
 def _load(path: Path) -> Backbone:

@@ -198,14 +198,25 @@ def load_attribute_judges(
 
 
 def _save_judge(judge: AttributeJudge, path: Path) -> None:
-    num_values = [head.out_features for head in judge.heads]
-    args = {"attribute_names": judge.attribute_names, "num_values": num_values,
-            "unlearned": judge.unlearned, **judge.shape_args}
-    torch.save({"args": args, "weights": judge.state_dict()}, path)
+    """The judge's constructor arguments, as plain strings and numbers, and its weights: a
+    file torch's weights-only unpickler reads."""
+    shape = judge.shape_args
+    args = {
+        "attribute_names": tuple(str(name) for name in judge.attribute_names),
+        "num_values": [int(head.out_features) for head in judge.heads],
+        "unlearned": [int(column) for column in judge.unlearned],
+        "image_size": int(shape["image_size"]),
+        "num_samples": int(shape["num_samples"]),
+        "sample_rate": int(shape["sample_rate"]),
+        "vocabulary": [str(word) for word in shape["vocabulary"]],
+        "log_mel_stats": tuple(float(stat) for stat in shape["log_mel_stats"]),
+    }
+    with path.open("wb") as file:  # through a handle: the archive is named "archive", not path
+        torch.save({"args": args, "weights": judge.state_dict()}, file)
 
 
 def _load_judge(modality: Modality, path: Path) -> AttributeJudge:
-    state = torch.load(path, weights_only=False)
+    state = torch.load(path, map_location="cpu", weights_only=True)
     judge = AttributeJudge(modality, **state["args"])
     judge.load_state_dict(state["weights"])
     return judge

@@ -216,11 +216,15 @@ def load_contrastive_judges(
 
 
 def _save_judge(judge: ContrastiveJudge, path: Path) -> None:
-    torch.save({"args": judge.shape_args, "weights": judge.state_dict()}, path)
+    """The judge's shape arguments, as plain integers, and its weights: a file torch's
+    weights-only unpickler reads."""
+    args = {name: int(value) for name, value in judge.shape_args.items()}
+    with path.open("wb") as file:  # through a handle: the archive is named "archive", not path
+        torch.save({"args": args, "weights": judge.state_dict()}, file)
 
 
 def _load_judge(pair: Pair, config: ContrastiveJudgeConfig, path: Path) -> ContrastiveJudge:
-    state = torch.load(path, weights_only=False)
+    state = torch.load(path, map_location="cpu", weights_only=True)
     judge = ContrastiveJudge(pair, config, **state["args"])
     judge.load_state_dict(state["weights"])
     return judge

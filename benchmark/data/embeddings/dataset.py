@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmark.core.cache import atomic_path, cache_root, load_or_build
+from benchmark.core.cache import atomic_path, cache_root, load_or_build, read_part
 from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.modalities import MODALITIES, Modality
 from benchmark.data.dataset import SPLITS
@@ -98,7 +99,7 @@ class PrecomputedEmbeddings:
                                           "attribute_sizes": first.attribute_sizes}))
 
         def load(marker: Path) -> dict[str, FeatureSplit]:
-            labels = json.loads(marker.read_text())
+            labels = read_part(marker, lambda path: json.loads(path.read_text()))
             return {split: _load_split(folder / split, tuple(labels["attribute_names"]),
                                        tuple(labels["attribute_sizes"])) for split in SPLITS}
 
@@ -118,11 +119,14 @@ def _save_split(features: FeatureSplit, folder: Path) -> None:
 
 
 def _load_split(folder: Path, names: tuple[str, ...], sizes: tuple[int, ...]) -> FeatureSplit:
-    """The split :func:`_save_split` wrote, its embeddings memory-mapped read-only."""
+    """The split :func:`_save_split` wrote, its embeddings memory-mapped read-only (mapping
+    checks that each file holds all its rows; a file that cannot be read raises
+    ``UnreadablePart`` naming it)."""
     return FeatureSplit(
-        embeddings={m: np.load(folder / f"{m}.npy", mmap_mode="r") for m in MODALITIES},
-        present=np.load(folder / "present.npy"),
-        attributes=np.load(folder / "attributes.npy"),
+        embeddings={m: read_part(folder / f"{m}.npy", partial(np.load, mmap_mode="r"))
+                    for m in MODALITIES},
+        present=read_part(folder / "present.npy", np.load),
+        attributes=read_part(folder / "attributes.npy", np.load),
         attribute_names=names,
         attribute_sizes=sizes,
     )

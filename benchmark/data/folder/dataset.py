@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.core.cache import cache_root, load_or_build
+from benchmark.core.cache import cache_root, load_or_build, read_part
 from benchmark.core.errors import UserError
 from benchmark.core.media_split import MediaSplit
 from benchmark.data.dataset import SPLITS
@@ -144,7 +144,7 @@ def _save(splits: dict[str, MediaSplit], cache: Path, marker: Path) -> None:
 
 
 def _load(cache: Path, marker: Path) -> dict[str, MediaSplit]:
-    meta = json.loads(marker.read_text())
+    meta = read_part(marker, lambda path: json.loads(path.read_text()))
     return {split: load_split(cache / split, tuple(meta["attribute_names"]),
                               tuple(meta["attribute_sizes"]), meta["sample_rate"])
             for split in SPLITS}

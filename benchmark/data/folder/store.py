@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.core.cache import atomic_path
+from benchmark.core.cache import atomic_path, read_part
 from benchmark.core.media_split import MediaSplit
 
 _ARRAYS = ("attributes", "present", "images", "audio", "item_lines")
@@ -32,10 +32,12 @@ def save_split(split: MediaSplit, folder: Path) -> None:
 
 def load_split(folder: Path, attribute_names: tuple[str, ...],
                attribute_sizes: tuple[int, ...], sample_rate: int) -> MediaSplit:
-    """The split :func:`save_split` wrote under ``folder``, with its label columns and rate."""
-    arrays = {name: np.load(folder / f"{name}.npy") for name in _ARRAYS}
+    """The split :func:`save_split` wrote under ``folder``, with its label columns and rate,
+    every file read in full (one that cannot be read raises ``UnreadablePart`` naming it)."""
+    arrays = {name: read_part(folder / f"{name}.npy", np.load) for name in _ARRAYS}
     return MediaSplit(
-        captions=json.loads((folder / "captions.json").read_text(encoding="utf-8")),
+        captions=read_part(folder / "captions.json",
+                           lambda path: json.loads(path.read_text(encoding="utf-8"))),
         attribute_names=attribute_names,
         attribute_sizes=attribute_sizes,
         sample_rate=sample_rate,

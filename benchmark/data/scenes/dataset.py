@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 from tqdm import tqdm
 
-from benchmark.core.cache import atomic_path, cache_root, load_or_build
+from benchmark.core.cache import atomic_path, cache_root, load_or_build, read_part
 from benchmark.core.errors import UserError
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.registry import did_you_mean
@@ -60,7 +60,8 @@ class Scenes:
         The cache lives in ``cache_root() / "datasets" / f"scenes-{key}"``: one folder per
         split with ``.npy`` arrays (audio as int16 PCM) and ``captions.json``, plus
         ``scenes.json`` (the settings), written last, which marks the cache complete. Every
-        file is written atomically, so an interrupted run leaves no partial cache.
+        file is written atomically, so an interrupted run leaves no partial cache; every
+        file is read in full, so a damaged one is named and the cache rebuilt.
 
         Returns:
             ``{"train": ..., "test": ...}``; identical arrays whether generated or loaded.
@@ -77,6 +78,7 @@ class Scenes:
             marker.write_text(json.dumps(self.settings(), indent=2))
 
         def load(marker: Path) -> dict[str, MediaSplit]:
+            read_part(marker, _read_json)  # a damaged marker is named and rebuilt too
             return {split: _load_split(folder / split, self.config.sample_rate) for split in SPLITS}
 
         return load_or_build(folder / f"{self.name}.json", generate, save=save, load=load)
@@ -100,13 +102,17 @@ def _save_split(split: MediaSplit, folder: Path) -> None:
         tmp.write_text(json.dumps(split.captions))
 
 
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
 def _load_split(folder: Path, sample_rate: int) -> MediaSplit:
     return MediaSplit(
-        attributes=np.load(folder / "attributes.npy"),
-        present=np.load(folder / "present.npy"),
-        captions=json.loads((folder / "captions.json").read_text()),
-        images=np.load(folder / "images.npy"),
-        audio=from_pcm16(np.load(folder / "audio_pcm16.npy")),
+        attributes=read_part(folder / "attributes.npy", np.load),
+        present=read_part(folder / "present.npy", np.load),
+        captions=read_part(folder / "captions.json", _read_json),
+        images=read_part(folder / "images.npy", np.load),
+        audio=from_pcm16(read_part(folder / "audio_pcm16.npy", np.load)),
         attribute_names=ATTRIBUTE_NAMES,
         attribute_sizes=ATTRIBUTE_SIZES,
         sample_rate=sample_rate,
