@@ -1,17 +1,21 @@
 # Two entry points do all the set-up on a fresh machine:
-#   make demo   -> virtualenv + install + the main job on the embedded default
-#   make test   -> virtualenv + install + the default (fast) test suite
+#   make demo   -> virtualenv + install from the lock file + the main job on the embedded default
+#   make test   -> virtualenv + install from the lock file + the default (fast) test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+LOCK    = requirements.lock
+CACHE  ?= $(or $(ANYBENCH_CACHE),.cache/anybench)
 
-.PHONY: demo test test-slow lint check clean-cache
+.PHONY: demo test test-slow lint check clean-cache lock readme demo-record
 
-$(STAMP): pyproject.toml
+# Every pinned package is checked against the hash in the lock file; anybench itself is then
+# installed without resolving anything (pyproject.toml's ranges are for library users).
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -23,9 +27,31 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m slow
 
-# The drift check CI runs: re-run the committed baseline's small smoke sweep, exit 1 on drift.
+# The drift checks CI runs (exit 1 on drift): the small smoke sweep, and the demo's own run.
 check: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmark check --baseline results/baselines/ci-smoke.json --jobs 2 --no-progress
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmark check --baseline results/baselines/demo.json --no-progress
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Everything anybench cached (dataset, backbones, judges, embeddings, reference rows).
+clean-cache:
+	rm -rf -- "$(CACHE)"
+
+# Re-make the lock file from pyproject.toml's ranges, keeping the pinned versions that still
+# satisfy them; `make lock UPGRADE=--upgrade` takes the newest allowed (README "Dependencies").
+lock:
+	test -x .venv-lock/bin/uv || ($(PYTHON) -m venv .venv-lock && .venv-lock/bin/python -m pip install --quiet uv)
+	.venv-lock/bin/uv pip compile pyproject.toml --quiet $(UPGRADE) --extra dev --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" -o $(LOCK)
+
+# Re-render the README's measured tables from the records committed under results/.
+readme: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmark readme
+
+# Re-make the demo's committed record and baseline (after a change that moves its numbers),
+# then the README table made from it.
+demo-record: $(STAMP)
+	rm -rf results/demo
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmark check --baseline results/baselines/demo.json --update --methods flowbind --tasks audio2image --seeds 0 --profile default --results results/demo --no-progress
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmark readme
