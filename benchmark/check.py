@@ -9,8 +9,12 @@ mean and sample sd, and a tolerance derived from that spread:
 i.e. three standard errors of the seed mean (the floor only absorbs float rounding where
 the seeds agree exactly). ``check`` re-runs the same sweep (or reads ``--results``),
 takes the mean over the same seeds and flags a metric as drifted when
-|mean_now - mean_baseline| > tolerance. Runs are deterministic for a seed, so an unchanged
-tree reproduces the baseline exactly. ``--update`` re-makes the baseline on purpose.
+|mean_now - mean_baseline| > tolerance, or when the value now, the baseline's mean or its
+tolerance is NaN or infinite (a baseline is never made from such values). Runs are
+deterministic for a seed, so an unchanged tree reproduces the baseline exactly
+when each run computes with the baseline's thread count (its sweep's ``threads``, which
+``check`` passes on; benchmark/core/threads.py).
+``--update`` re-makes the baseline on purpose.
 """
 
 from __future__ import annotations
@@ -37,8 +41,14 @@ SWEEP_DEFAULTS = {"profile": "smoke", "preset": "tiny", "dataset": None, "steps"
 that does not name one (older baselines name only profile, budget and protocol) means."""
 
 
+BASELINE_ENTRY_KEYS = ("seeds", "mean", "sd", "tolerance")
+"""What ``compare`` reads from each metric entry of a baseline."""
+
+
 @dataclass
 class Comparison:
+    """One baseline metric against its seed mean now (None: some seed's value is absent)."""
+
     key: str
     baseline: float
     baseline_sd: float
@@ -46,8 +56,22 @@ class Comparison:
     tolerance: float
 
     @property
+    def status(self) -> str:
+        """``ok``, ``DRIFT`` (beyond tolerance, or missing now), or ``DRIFT (NaN now)``
+        and the like when the value now, the baseline mean or the tolerance is NaN or
+        infinite: a non-finite number never passes (NaN compares false with everything,
+        so ``|now - mean| > tolerance`` alone would call it ok)."""
+        if self.now is None:
+            return "DRIFT"
+        for name, value in (("now", self.now), ("baseline", self.baseline),
+                            ("tolerance", self.tolerance)):
+            if not math.isfinite(value):
+                return f"DRIFT ({'NaN' if math.isnan(value) else value} {name})"
+        return "DRIFT" if abs(self.now - self.baseline) > self.tolerance else "ok"
+
+    @property
     def drifted(self) -> bool:
-        return self.now is None or abs(self.now - self.baseline) > self.tolerance
+        return self.status != "ok"
 
 
 def metric_key(record: RunRecord, metric_id: str) -> str:
@@ -73,8 +97,17 @@ def seed_values(records: Sequence[RunRecord]) -> dict[str, dict[int, float]]:
 
 
 def make_baseline(name: str, sweep: dict, records: Sequence[RunRecord]) -> dict:
+    """The baseline of ``records``' generated metrics: per metric key the seeds, values,
+    mean, sd and tolerance. A NaN or infinite value is a UserError naming each one: a
+    baseline made from it could never be matched (see :attr:`Comparison.status`)."""
+    values_by_key = seed_values(records)
+    non_finite = [f"{key} seed {seed} = {value}" for key, by_seed in sorted(values_by_key.items())
+                  for seed, value in sorted(by_seed.items()) if not math.isfinite(value)]
+    if non_finite:
+        raise UserError(f"cannot make a baseline from non-finite values ({'; '.join(non_finite)})"
+                        ": find why those runs gave them, then run --update again")
     metrics = {}
-    for key, by_seed in sorted(seed_values(records).items()):
+    for key, by_seed in sorted(values_by_key.items()):
         values = [by_seed[s] for s in sorted(by_seed)]
         metrics[key] = {
             "seeds": sorted(by_seed), "values": values, "mean": float(np.mean(values)),
@@ -108,11 +141,15 @@ def diff_table(comparisons: Sequence[Comparison], only_drifted: bool = False) ->
         now = "missing" if c.now is None else f"{c.now:.6g}"
         diff = "" if c.now is None else f"{abs(c.now - c.baseline):.3g}"
         lines.append(f"{c.key:<62} {f'{c.baseline:.6g} ({c.baseline_sd:.2g})':>20} {now:>11} "
-                     f"{diff:>10} {c.tolerance:>10.3g}  {'DRIFT' if c.drifted else 'ok'}")
+                     f"{diff:>10} {c.tolerance:>10.3g}  {c.status}")
     return "\n".join(lines)
 
 
-def load_baseline(path: Path) -> dict:
+def load_baseline(path: Path, *, entries: bool = True) -> dict:
+    """The baseline at ``path`` with its sweep completed from SWEEP_DEFAULTS; a one-line
+    UserError when it is absent, not a baseline, lacks grid settings or (unless
+    ``entries`` is False: ``--update`` reads only the sweep it re-makes the entries of)
+    holds a metric entry ``compare`` cannot read."""
     if not path.is_file():
         raise UserError(f"no baseline at {path}: make one with `python -m benchmark check "
                         f"--baseline {path} --update --methods ... --tasks ... --seeds ...`")
@@ -126,8 +163,36 @@ def load_baseline(path: Path) -> dict:
     missing = [k for k in GRID_KEYS if k not in baseline["sweep"]]
     if missing:
         raise UserError(f"{path} lacks sweep settings {missing} (re-make it with --update)")
+    for key, entry in baseline["metrics"].items() if entries else ():
+        problem = _entry_problem(entry)
+        if problem:
+            raise UserError(f"{path}: baseline entry '{key}' {problem}: re-make the baseline "
+                            f"with `python -m benchmark check --baseline {path} --update`")
     baseline["sweep"] = {**SWEEP_DEFAULTS, **baseline["sweep"]}
     return baseline
+
+
+def _entry_problem(entry: object) -> str | None:
+    """What is wrong with one metric entry of a baseline (None: it has every key of
+    :data:`BASELINE_ENTRY_KEYS`, numbers and a list of integer seeds). A NaN number is
+    kept: ``compare`` reports it as drift."""
+    if not isinstance(entry, dict):
+        return "is not a JSON object"
+    absent = [k for k in BASELINE_ENTRY_KEYS if k not in entry]
+    if absent:
+        return f"lacks {', '.join(repr(k) for k in absent)}"
+    seeds = entry["seeds"]
+    if not isinstance(seeds, list) or not seeds or not all(_is_integer(s) for s in seeds):
+        return f"has 'seeds' {seeds!r}, not a list of integers"
+    for key in BASELINE_ENTRY_KEYS[1:]:
+        value = entry[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"has {key!r} {value!r}, not a number"
+    return None
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def write_baseline(path: Path, baseline: dict) -> None:
@@ -139,16 +204,19 @@ def sweep_records(sweep: dict, results: Path | None, jobs: int, progress: bool
                   ) -> list[RunRecord]:
     """Run (or, with ``results``, resume / read) the sweep and return its records; ``sweep``
     holds the grid and every key of SWEEP_DEFAULTS (as load_baseline completes it)."""
-    from benchmark.sweep import completed_records, plan, run_sweep
+    from benchmark.results_folder import prepare
 
     folder = results or Path(tempfile.mkdtemp(prefix="anybench-check-"))
+    prepare(folder)  # before anything else (no torch import yet): a bad --results fails now
+    from benchmark.sweep import completed_records, plan, run_sweep
+
     settings = {key: sweep[key] for key in SWEEP_DEFAULTS}
     if settings["weights"] is not None:
         settings["weights"] = Path(settings["weights"])
     settings["metrics"] = tuple(settings["metrics"])
     configs, _ = plan(sweep["methods"], sweep["tasks"], sweep["seeds"], results_dir=folder,
                       **settings)
-    outcome = run_sweep(configs, jobs=jobs, progress=progress)
+    outcome = run_sweep(configs, jobs=jobs, progress=progress, threads=sweep.get("threads"))
     if outcome.interrupted:
         raise KeyboardInterrupt
     return completed_records(configs)

@@ -39,7 +39,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
-from benchmark.core.errors import UserError
+from benchmark.core.errors import NonFiniteOutput, UserError
 from benchmark.core.modalities import MODALITIES, Modality
 from benchmark.core.registry import did_you_mean
 from benchmark.core.tasks import Task, all_tasks
@@ -286,7 +286,9 @@ class AnyToAnyMethod(pl.LightningModule):
         optimisation (2.6) then runs no backward pass, and the optimiser step it still
         calls changes nothing (every gradient was set to ``None``), but the batch counts
         as a global step and advances the learning-rate schedule. It is counted in
-        ``skipped_batches`` and logged as ``train/skipped_batches``.
+        ``skipped_batches`` and logged as ``train/skipped_batches``. A NaN or infinite
+        loss raises :class:`NonFiniteOutput` naming the step: the run fails there instead
+        of training on with NaN weights.
         """
         rows = batch_rows(batch)
         if not self.has_signal(batch):
@@ -296,6 +298,9 @@ class AnyToAnyMethod(pl.LightningModule):
             self.log("train/skipped_batches", float(self.skipped_batches), batch_size=rows)
             return None
         objective = self.objective(batch)
+        if not torch.isfinite(objective.total):
+            raise NonFiniteOutput(f"{self.name}'s training loss became {objective.total.item()} "
+                                  f"at step {self.global_step}: the run failed")
         self.log("train/loss", objective.total, prog_bar=True, batch_size=rows)
         for name, value in objective.terms.items():
             self.log(f"train/{name}", value, batch_size=rows)

@@ -49,11 +49,13 @@ METRICS.add("cider_d", "CIDEr-D of generated captions against the reference capt
             _spec("metrics.captioning:CIDER_D"))
 METRICS.add("bleu4", "corpus BLEU-4 of generated captions (coco-caption), bootstrap CI "
             "(higher is better)", _spec("metrics.captioning:BLEU4"))
-METRICS.add("clip", "100 * max(cos, 0) between text and image embeddings of a text-image "
-            "evaluator, generated target vs its source (higher is better)",
+METRICS.add("clip", "mean over items of 100 * max(cos, 0) (clamped per item) between text "
+            "and image embeddings of a text-image evaluator, generated target vs its source "
+            "(higher is better)",
             _spec("metrics.alignment:CLIP"))
-METRICS.add("clap", "100 * cos between text and audio embeddings of a text-audio evaluator, "
-            "generated target vs its source (higher is better)",
+METRICS.add("clap", "mean over items of 100 * cos (no clamp) between text and audio "
+            "embeddings of a text-audio evaluator, generated target vs its source "
+            "(higher is better)",
             _spec("metrics.alignment:CLAP"))
 METRICS.add("ais", "image-audio similarity: % of other items' counterparts ranked below the "
             "true source by an image-audio evaluator (higher is better, chance 50)",

@@ -5,11 +5,20 @@ its source, or the two sides of a real pair) and returns the mean of a per-item 
 a bootstrap interval. Rows are L2-normalized first, so every inner product is a cosine:
 ``cos(x, y) = <x / ||x||, y / ||y||>``.
 
-    clip    s_i = 100 · max(cos(a_i, b_i), 0)   CLIPScore (Hessel et al. 2021) without its
-                                                2.5 weight, as torchmetrics' CLIPScore
-    clap    s_i = 100 · cos(a_i, b_i)           raw cosine ×100 (the CLAP-score convention)
+    clip    s_i = 100 · max(cos(a_i, b_i), 0)   clamped per item, then averaged
+    clap    s_i = 100 · cos(a_i, b_i)           no clamp: negative cosines count
     ais     s_i = 100/|R| · Σ_{r∈R} 1[cos(g_i, r) < cos(g_i, c_i)],  R = {c_j : j ≠ i}
     r_at_1  s_i = 1[labels(argmax_j cos(q_i, k_j)) = labels(q_i)]
+
+**clip** is CLIP-S of Hessel et al. 2021 (CLIPScore), ``w · max(cos, 0)`` per item averaged
+over items, with the scale ``w = 100`` where the paper's weight is ``w = 2.5``: divide by
+40 for the paper's numbers. torchmetrics' ``CLIPScore`` uses the same 100 but clamps after
+averaging, ``max((1/N) Σ_i 100 · cos_i, 0)``; since ``max(·, 0)`` is convex, ours is never
+smaller, and the two agree exactly when no item's cosine is negative (on pairs near chance
+they differ: about half of the cosines are then negative).
+**clap** is the mean cosine between the text and audio embeddings that text-to-audio papers
+report as the CLAP score (usually on the 0–1 scale, without a clamp), times 100 to share
+clip's scale.
 
 The models behind the embeddings live elsewhere (metrics/evaluators/); torchmetrics'
 CLIPScore bundles its own CLIP model, so the formulas on given embeddings are written here.
@@ -58,12 +67,16 @@ def paired_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def clip_score(a: np.ndarray, b: np.ndarray, seed: int = 0) -> MetricValue:
-    """Mean over pairs of ``100 · max(cos(a_i, b_i), 0)``, with a bootstrap interval."""
+    """CLIP score: ``(1/N) Σ_i 100 · max(cos(a_i, b_i), 0)``, clamped per item before the
+    mean (Hessel et al.'s CLIP-S with scale 100 instead of its weight 2.5; torchmetrics'
+    CLIPScore clamps the mean instead, see the module docstring), with a bootstrap
+    interval over items."""
     return mean_with_bootstrap(100.0 * np.maximum(paired_cosine(a, b), 0.0), seed=seed)
 
 
 def clap_score(a: np.ndarray, b: np.ndarray, seed: int = 0) -> MetricValue:
-    """Mean over pairs of ``100 · cos(a_i, b_i)`` (negative cosines count), bootstrap CI."""
+    """CLAP score: ``(1/N) Σ_i 100 · cos(a_i, b_i)``, no clamp (negative cosines count),
+    with a bootstrap interval over items."""
     return mean_with_bootstrap(100.0 * paired_cosine(a, b), seed=seed)
 
 
@@ -130,15 +143,16 @@ def _retrieval_at_1(inputs: MetricInputs) -> MetricValue:
 
 CLIP = MetricSpec(
     name="clip",
-    description="100 * max(cos, 0) between text and image embeddings of a text-image evaluator, "
-                "generated target vs its source (higher is better)",
+    description="mean over items of 100 * max(cos, 0) (clamped per item) between text and "
+                "image embeddings of a text-image evaluator, generated target vs its source "
+                "(higher is better)",
     higher_is_better=True, targets=("text", "image"), sources=("text", "image"),
     evaluator="pair", compute=_clip, rows=OUTPUTS_AND_CEILING,
 )
 CLAP = MetricSpec(
     name="clap",
-    description="100 * cos between text and audio embeddings of a text-audio evaluator, "
-                "generated target vs its source (higher is better)",
+    description="mean over items of 100 * cos (no clamp) between text and audio embeddings "
+                "of a text-audio evaluator, generated target vs its source (higher is better)",
     higher_is_better=True, targets=("text", "audio"), sources=("text", "audio"),
     evaluator="pair", compute=_clap, rows=OUTPUTS_AND_CEILING,
 )

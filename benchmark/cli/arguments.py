@@ -8,11 +8,23 @@
 from __future__ import annotations
 
 import argparse
+import functools
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from benchmark.core.config import DEFAULT_RESULTS, EVALUATOR_KINDS, PROTOCOLS
+from benchmark.core.config import (
+    DEFAULT_RESULTS,
+    EVALUATOR_KINDS,
+    LOGGERS,
+    PROTOCOLS,
+    check_guidance,
+    check_seed,
+)
 from benchmark.core.errors import UserError
+
+T = TypeVar("T")
 
 SETTINGS = ("preset", "profile", "dataset", "steps", "budget", "sampling_steps", "guidance",
             "evaluator", "weights", "protocol", "metrics")
@@ -32,27 +44,89 @@ def positive_int(text: str) -> int:
     return value
 
 
-def seed_list(text: str) -> list[int]:
+def _at_parse_time(check: Callable[[str], T]) -> Callable[[str], T]:
+    """``check`` as an argparse type: its UserError becomes argparse's one-line error
+    (exit 2), so a bad value is refused before any import of torch or any data work."""
+    @functools.wraps(check)
+    def argument_type(text: str) -> T:
+        try:
+            return check(text)
+        except UserError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return argument_type
+
+
+def _distinct(kind: str, items: Sequence[T]) -> list[T]:
+    """``items`` as a list; a UserError naming the first item listed more than once (a
+    repeated seed or task would run twice and count as two runs)."""
+    repeated = [item for item, count in Counter(items).items() if count > 1]
+    if repeated:
+        raise UserError(f"{kind} {repeated[0]} is listed more than once: give each {kind} once")
+    return list(items)
+
+
+def _int(kind: str, text: str) -> int:
     try:
-        return [int(seed) for seed in text.split(",")]
+        return int(text)
     except ValueError:
-        raise UserError(f"--seeds must be comma-separated integers, got '{text}'") from None
+        raise UserError(f"a {kind} must be an integer, got '{text}'") from None
 
 
+@_at_parse_time
+def seed(text: str) -> int:
+    """One seed: an integer in 0..2**32-1 (benchmark.core.config.check_seed)."""
+    return check_seed(_int("seed", text))
+
+
+@_at_parse_time
+def seed_list(text: str) -> list[int]:
+    """Comma-separated seeds, each in 0..2**32-1 and each once."""
+    return _distinct("seed", [check_seed(_int("seed", part)) for part in text.split(",")])
+
+
+@_at_parse_time
+def guidance(text: str) -> float:
+    """A finite guidance scale with |s| <= 1e3 (benchmark.core.config.MAX_GUIDANCE)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"a guidance scale must be a number, got '{text}'") from None
+    check_guidance(value)
+    return value
+
+
+@_at_parse_time
 def method_names(text: str) -> list[str]:
-    """``all`` or comma-separated method names."""
+    """``all`` or comma-separated method names, each once."""
     from methods import METHODS
 
-    return METHODS.names() if text == "all" else text.split(",")
+    return METHODS.names() if text == "all" else _distinct("method", text.split(","))
 
 
+def _distinct_tasks(text: str) -> list[str]:
+    """Comma-separated task names, each once by the task it names (``text+audio2image``
+    and ``audio+text2image`` are one task), in the registry's spelling."""
+    from benchmark.core.tasks import parse_task
+
+    return _distinct("task", [parse_task(name).name for name in text.split(",")])
+
+
+@_at_parse_time
 def task_names(text: str) -> list[str]:
-    """``directed``, ``all`` or comma-separated task names."""
+    """``directed``, ``all`` or comma-separated task names, each once."""
     from benchmark.core.tasks import all_tasks
 
     if text in ("directed", "all"):
         return [t.name for t in all_tasks() if text == "all" or t.kind == "directed"]
-    return text.split(",")
+    return _distinct_tasks(text)
+
+
+@_at_parse_time
+def task_field(text: str) -> str:
+    """``run --task``: one task name, or several comma-separated (``--protocol suite``),
+    each once; returned comma-joined."""
+    return ",".join(_distinct_tasks(text))
 
 
 def add_run_settings(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
@@ -80,8 +154,9 @@ def add_run_settings(parser: argparse.ArgumentParser, *, defaults: bool = True) 
                             "(all four are recorded whichever is enforced)")
     group.add_argument("--sampling-steps", type=positive_int, default=None,
                        help="ODE steps when generating (default: the method's)")
-    group.add_argument("--guidance", type=float, default=None,
-                       help="guidance scale, for methods that have one")
+    group.add_argument("--guidance", type=guidance, default=None,
+                       help="guidance scale, for methods that have one: finite, |s| <= 1e3 "
+                            "(scales in use are about 1 to 20; larger is taken for a typo)")
     group.add_argument("--evaluator", default=default("evaluator"),
                        help=f"{' or '.join(EVALUATOR_KINDS)} (default: embedded, the dataset's "
                             "judges; pretrained: Inception, CLIP, CLAP from local files, see "
@@ -104,25 +179,31 @@ def add_run_grid(parser: argparse.ArgumentParser, *, single: bool,
     if single:
         parser.add_argument("--method", required=True,
                             help="a name from `ls methods`, or path/to/file.py:Class")
-        parser.add_argument("--task", required=True,
+        parser.add_argument("--task", type=task_field, required=True,
                             help="a name from `ls tasks` (several, comma-separated, with "
                                  "--protocol suite: one training, one record per task)")
-        parser.add_argument("--seed", type=int, default=0, help="training and sampling seed")
+        parser.add_argument("--seed", type=seed, default=0,
+                            help="training and sampling seed, an integer in 0..2**32-1")
         return
-    parser.add_argument("--methods", default="all" if defaults else None,
+    parser.add_argument("--methods", type=method_names, default="all" if defaults else None,
                         help="comma-separated names from `ls methods` (or file.py:Class), "
-                             "or all" + (" (default)" if defaults else ""))
-    parser.add_argument("--tasks", default="directed" if defaults else None,
-                        help="comma-separated task names, or directed"
+                             "each once, or all" + (" (default)" if defaults else ""))
+    parser.add_argument("--tasks", type=task_names, default="directed" if defaults else None,
+                        help="comma-separated task names, each once, or directed"
                              + (" (default)" if defaults else "") + " or all")
-    parser.add_argument("--seeds", default="0" if defaults else None,
-                        help="comma-separated seeds" + (" (default: 0)" if defaults else ""))
+    parser.add_argument("--seeds", type=seed_list, default="0" if defaults else None,
+                        help="comma-separated seeds, each once, integers in 0..2**32-1"
+                             + (" (default: 0)" if defaults else ""))
 
 
 def add_output(parser: argparse.ArgumentParser, *, results_help: str,
                results_default: Path | None = DEFAULT_RESULTS) -> None:
     parser.add_argument("--results", type=Path, default=results_default, help=results_help)
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("--logger", default="csv",
+                        help=f"{' or '.join(LOGGERS)}: the training log every run keeps "
+                             "(Lightning's CSVLogger, default), or TensorBoard's as well "
+                             "(needs `pip install tensorboard`)")
 
 
 def run_settings(args: argparse.Namespace) -> dict[str, Any]:

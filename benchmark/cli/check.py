@@ -7,19 +7,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from benchmark.cli.arguments import (
-    SETTINGS,
-    add_run_grid,
-    add_run_settings,
-    method_names,
-    positive_int,
-    seed_list,
-    task_names,
-)
+from benchmark.cli.arguments import SETTINGS, add_run_grid, add_run_settings, positive_int
 from benchmark.cli.command import Command
 from benchmark.core.errors import UserError
-
-_GRID_PARSERS = {"methods": method_names, "tasks": task_names, "seeds": seed_list}
 
 
 class CheckCommand(Command):
@@ -43,24 +33,28 @@ class CheckCommand(Command):
     def _sweep_settings(self, args: argparse.Namespace) -> dict[str, Any]:
         """The sweep to re-make: flags given now, else the existing baseline's, else the
         defaults (a new baseline must name its grid)."""
-        from benchmark.check import SWEEP_DEFAULTS, load_baseline
+        from benchmark.check import GRID_KEYS, SWEEP_DEFAULTS, load_baseline
+        from benchmark.sweep import threads_per_run
 
-        old = load_baseline(args.baseline)["sweep"] if args.baseline.exists() else {}
+        old = (load_baseline(args.baseline, entries=False)["sweep"] if args.baseline.exists()
+               else {})
         sweep: dict[str, Any] = {}
-        for key, parse in _GRID_PARSERS.items():
+        for key in GRID_KEYS:
             value = getattr(args, key)
             if value is None and key not in old:
                 raise UserError(f"--update of a new baseline needs --{key}")
-            sweep[key] = old[key] if value is None else parse(value)
+            sweep[key] = old[key] if value is None else value
         for key in SETTINGS:
             value = getattr(args, key)
             sweep[key] = old.get(key, SWEEP_DEFAULTS[key]) if value is None else value
         if sweep["weights"] is not None:
             sweep["weights"] = str(sweep["weights"])
+        sweep["threads"] = old.get("threads") or threads_per_run(args.jobs)
         return sweep
 
     def __call__(self, args: argparse.Namespace) -> int:
         from benchmark.check import (
+            GRID_KEYS,
             compare,
             diff_table,
             load_baseline,
@@ -78,7 +72,7 @@ class CheckCommand(Command):
             print(f"wrote {args.baseline}: {len(baseline['metrics'])} metrics from "
                   f"{len(records)} runs")
             return 0
-        given = [f"--{key}" for key in (*_GRID_PARSERS, *SETTINGS)
+        given = [f"--{key}" for key in (*GRID_KEYS, *SETTINGS)
                  if getattr(args, key) is not None]
         if given:
             raise UserError(f"{', '.join(given)} only apply with --update (a check re-runs the "

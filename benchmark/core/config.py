@@ -10,6 +10,9 @@ work.
 
 from __future__ import annotations
 
+import importlib.util
+import math
+import numbers
 import time
 import uuid
 from dataclasses import dataclass, fields, replace
@@ -28,7 +31,50 @@ PROTOCOLS = ("task", "suite")
 EVALUATOR_KINDS = ("embedded", "pretrained")
 """embedded: the dataset's judges; pretrained: Inception, CLIP, CLAP from local files."""
 
+LOGGERS = ("csv", "tensorboard")
+"""csv: Lightning's CSVLogger only; tensorboard: a TensorBoardLogger as well
+(benchmark/training_log.py). Not part of a run's identity: logging changes no result."""
+
 DEFAULT_RESULTS = Path("results/runs")
+
+MAX_SEED = 2**32 - 1
+"""Seeds are integers in 0..2**32-1: the range numpy's generators and Lightning's
+``seed_everything`` accept (a seed outside it used to fail only after the data loaded)."""
+
+MAX_GUIDANCE = 1e3
+"""The largest guidance scale |s| accepted. Classifier-free guidance mixes velocities as
+``v_u + s (v_c - v_u)``, so a sample moves linearly further with ``s``; the scales in use
+are about 1 to 20 (CoDi 7.5, CrossFlow 7), and 1e3 already moves samples 50 times
+further than the largest of them. A larger value is a typo (``1e30`` trained, sampled and then
+overflowed the Fréchet distance's matrix square root), and NaN or inf is never a scale."""
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` if it is an integer in 0..:data:`MAX_SEED`, else a one-line UserError."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) \
+            or not 0 <= seed <= MAX_SEED:
+        raise UserError(f"a seed must be an integer in 0..{MAX_SEED} (2**32-1, what numpy and "
+                        f"Lightning accept), got {seed!r}")
+    return int(seed)
+
+
+def check_guidance(guidance: object) -> None:
+    """A one-line UserError unless ``guidance`` is a finite number with
+    ``|guidance| <= MAX_GUIDANCE`` (see there for why)."""
+    if isinstance(guidance, bool) or not isinstance(guidance, numbers.Real) \
+            or not math.isfinite(guidance) or abs(guidance) > MAX_GUIDANCE:
+        raise UserError(f"a guidance scale must be a finite number with |s| <= {MAX_GUIDANCE:g} "
+                        f"(scales in use are about 1 to 20), got {guidance!r}")
+
+
+def check_logger(kind: str) -> None:
+    """A one-line UserError unless ``kind`` is one of :data:`LOGGERS` and what it needs is
+    installed (TensorBoard is not a dependency: ``tensorboard`` or ``tensorboardX``)."""
+    _choice("logger", kind, LOGGERS)
+    if kind == "tensorboard" and not any(importlib.util.find_spec(package)
+                                         for package in ("tensorboard", "tensorboardX")):
+        raise UserError("--logger tensorboard needs TensorBoard, which is not installed: "
+                        "pip install tensorboard (or keep the default --logger csv)")
 
 
 def _choice(kind: str, value: str, choices: tuple[str, ...]) -> None:
@@ -59,6 +105,7 @@ class RunConfig:
     protocol: str = "task"
     results_dir: Path = DEFAULT_RESULTS
     progress: bool = True
+    logger: str = "csv"
     dataset: str | None = None
     metrics: tuple[str, ...] = ()
 
@@ -66,8 +113,12 @@ class RunConfig:
         if isinstance(self.task, str):
             object.__setattr__(self, "task", parse_task(self.task))
         object.__setattr__(self, "metrics", tuple(self.metrics))
+        object.__setattr__(self, "seed", check_seed(self.seed))
+        if self.guidance is not None:
+            check_guidance(self.guidance)
         _choice("protocol", self.protocol, PROTOCOLS)
         _choice("evaluator", self.evaluator, EVALUATOR_KINDS)
+        check_logger(self.logger)
         for flag, value in (("--steps", self.steps), ("--sampling-steps", self.sampling_steps)):
             if value is not None and value < 1:
                 raise UserError(f"{flag} must be a positive integer, got {value}")
@@ -86,8 +137,9 @@ class RunConfig:
         return replace(self, task=task)
 
     def identity(self) -> dict[str, Any]:
-        """The settings that determine a run's results (not where it writes or how it
-        shows progress); their hash is the record's ``run_key``, which sweeps resume by.
+        """The settings that determine a run's results (not where it writes, how it
+        shows progress or which loggers it uses); their hash is the record's
+        ``run_key``, which sweeps resume by.
         ``dataset`` and ``metrics`` (extra metric plug-ins) appear only when given, so
         runs without them keep the keys they had before the options existed."""
         identity = {

@@ -3,7 +3,9 @@
 For a method m, task t and metric id k with values v_s over seeds s = 1..S (each over the
 same n test items), the report shows mean = (1/S) sum_s v_s and the sample standard
 deviation sd = sqrt(sum_s (v_s - mean)^2 / (S - 1)) (undefined for S = 1). A run's own
-95% interval (bootstrap, from its record) stands in for the spread when S = 1.
+95% interval (bootstrap, from its record) stands in for the spread when S = 1. If any v_s
+is NaN or infinite, mean and sd are NaN (the cell shows NaN and the run is named among
+the report's problems): a failed seed is never left out of a mean of the others.
 """
 
 from __future__ import annotations
@@ -57,17 +59,32 @@ def results_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
 
 def seed_statistics(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Mean, sample sd and count over seeds of ``value`` per ``keys``, with n (items) and
-    the mean of the runs' own interval ends."""
-    grouped = frame.groupby(list(keys), sort=True)
+    the mean of the runs' own interval ends; mean and sd are NaN where any seed's value is
+    NaN or infinite (pandas would skip a NaN and average the other seeds)."""
+    grouped = frame.assign(finite=np.isfinite(frame["value"].astype(float))).groupby(
+        list(keys), sort=True)
     stats = grouped.agg(mean=("value", "mean"), seeds=("seed", "nunique"), n=("n", "max"),
-                        ci_low=("ci_low", "mean"), ci_high=("ci_high", "mean"))
+                        ci_low=("ci_low", "mean"), ci_high=("ci_high", "mean"),
+                        finite=("finite", "all"))
     stats["sd"] = grouped["value"].std(ddof=1)
-    return stats.reset_index()
+    stats.loc[~stats["finite"], ["mean", "sd"]] = np.nan
+    return stats.drop(columns="finite").reset_index()
+
+
+def non_finite_values(frame: pd.DataFrame) -> list[str]:
+    """One line per run and metric whose value is NaN or infinite (the row kind added
+    where it is not the generated one), for the report's problems list."""
+    bad = frame[~np.isfinite(frame["value"].astype(float))]
+    return [f"non-finite value: {row.method} {row.task} seed {row.seed} {row.metric_id}"
+            + ("" if row.row == "generated" else f" ({row.row} row)") + f" = {row.value}"
+            for row in bad.itertuples()]
 
 
 def interval(stat: pd.Series) -> tuple[float, float] | None:
     """The uncertainty interval a cell's value carries: mean +- sd over seeds when there
-    are at least two, else the run's own 95% interval, else none."""
+    are at least two, else the run's own 95% interval, else none (also for a NaN cell)."""
+    if not np.isfinite(stat["mean"]):
+        return None
     if stat["seeds"] >= 2 and np.isfinite(stat["sd"]):
         return stat["mean"] - stat["sd"], stat["mean"] + stat["sd"]
     if pd.notna(stat["ci_low"]) and pd.notna(stat["ci_high"]):

@@ -1,6 +1,7 @@
 """The report's tables, built once and rendered as Markdown, LaTeX (booktabs) or HTML.
 
-Each cell is mean +- sd over seeds (metrics) or a plain figure (efficiency). In a metric
+Each cell is mean +- sd over seeds (metrics) or a plain figure (efficiency); a metric cell
+where any seed's value is NaN or infinite shows NaN and is never bold. In a metric
 column the best method's value is bold only when its uncertainty interval (see
 ``aggregate.interval``) does not overlap the runner-up's: a difference inside the noise
 gets no bold.
@@ -71,6 +72,8 @@ def _arrow(metric: str) -> str:
 def _metric_cell(stat: pd.Series | None) -> Cell:
     if stat is None:
         return Cell("–")
+    if not np.isfinite(stat["mean"]):  # some seed's value is NaN or infinite
+        return Cell("NaN")
     if stat["seeds"] < 2:
         return Cell(format_number(stat["mean"]))
     decimals = 1 if abs(stat["mean"]) >= 100 else 3  # as format_number, sd alike
@@ -78,7 +81,7 @@ def _metric_cell(stat: pd.Series | None) -> Cell:
 
 
 def _bold_best(cells: list[Cell], stats: list[pd.Series | None], metric: str) -> None:
-    ranked = sorted((i for i, s in enumerate(stats) if s is not None),
+    ranked = sorted((i for i, s in enumerate(stats) if s is not None and np.isfinite(s["mean"])),
                     key=lambda i: stats[i]["mean"], reverse=higher_is_better(metric))
     if len(ranked) < 2:
         return
