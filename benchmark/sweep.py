@@ -1,20 +1,27 @@
 """``python -m benchmark sweep``: methods x tasks x seeds, resumable and parallel.
 
 Each run is its own ``python -m benchmark run`` process (a crash or an out-of-memory kill
-takes only that run down), ``jobs`` at a time, each with ``cpu_count // jobs`` threads.
+takes only that run down), ``jobs`` at a time, each with ``cpu_count // jobs`` threads
+(or the thread count a drift check's baseline was made with).
 Under ``--protocol suite`` one process per (method, seed) trains once and writes the
 records of all of that group's missing tasks.
 Interrupting the sweep (Ctrl-C, SIGINT or SIGTERM) stops the runs in flight without a
 record.
 A run whose ``run_key`` (RunConfig.identity) already has an ``ok`` record in the results
-folder is skipped, so re-running an interrupted sweep finishes only what is missing. A
-run that fails gets a ``failed`` record with its error, and the sweep goes on. The
-planned runs are appended to the folder's plan file first (benchmark/sweep_plan.py).
+folder is skipped, so re-running an interrupted sweep finishes only what is missing (an
+unreadable record counts as not done: the run is made again, the bad file left alone).
+Before starting a run the sweep claims its ``run_key`` (benchmark/run_claims.py) and hands
+the claim to the run's process; a run claimed by another process (an identical sweep or
+``run`` on the same folder) is skipped as "running elsewhere", with no record. A run that
+fails gets a ``failed`` record and the sweep goes on: the run process writes it itself
+when it fails (exit status 3, benchmark/core/exit_codes.py); the sweep writes it when
+the process could not: a user error (status 2, its one-line message), a kill by a signal
+(out of memory) or any other status. The planned runs are appended to the folder's plan
+file first (benchmark/sweep_plan.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -27,21 +34,25 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from benchmark.core import exit_codes
 from benchmark.core.config import RunConfig
 from benchmark.core.errors import RefusedTask
-from benchmark.records import RunRecord, provenance, read_record, write_record
+from benchmark.records import RunRecord, failed_record, write_record
 from benchmark.resolution import resolve
+from benchmark.results_folder import ok_run_keys, prepare, print_warnings, read_runs
+from benchmark.run_claims import handed_down, try_claim
 from benchmark.sweep_plan import append_plan
 
 
 @dataclass
 class SweepOutcome:
-    """Run keys by outcome, plus the runs refused up front (method cannot serve the task)."""
+    """Run keys by outcome (``elsewhere``: claimed by another process, not run here), plus
+    whether the sweep (or one of its runs) was interrupted."""
 
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
+    elsewhere: list[str] = field(default_factory=list)
     interrupted: bool = False
 
 
@@ -69,24 +80,19 @@ def plan(methods: Sequence[str], tasks: Sequence[str], seeds: Sequence[int],
 
 def completed_keys(results_dir: Path) -> set[str]:
     """``run_key`` of every ``ok`` record in ``results_dir``."""
-    keys = set()
-    for path in results_dir.glob("*.json"):
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if record.get("status") == "ok" and record.get("run_key"):
-            keys.add(record["run_key"])
-    return keys
+    return ok_run_keys([results_dir])
 
 
 def completed_records(configs: Sequence[RunConfig]) -> list[RunRecord]:
-    """The ``ok`` records of ``configs`` found in their results folders."""
+    """The ``ok`` records of ``configs`` found in their results folders, one per run
+    (benchmark/results_folder.py); the files skipped on the way are named on stderr."""
     keys = {config.run_key() for config in configs}
-    folders = sorted({config.results_dir for config in configs})
-    return [record for folder in folders
-            for record in map(read_record, sorted(folder.glob("*.json")))
-            if record.run_key in keys and record.status == "ok"]
+    records = []
+    for folder in sorted({config.results_dir for config in configs}):
+        runs = read_runs(folder)
+        print_warnings(runs)
+        records += [record for record in runs.records if record.run_key in keys]
+    return records
 
 
 def _command(group: Sequence[RunConfig]) -> list[str]:
@@ -96,7 +102,7 @@ def _command(group: Sequence[RunConfig]) -> list[str]:
                "--task", ",".join(c.task.name for c in group), "--seed", str(config.seed),
                "--preset", config.preset, "--profile", config.profile,
                "--evaluator", config.evaluator, "--protocol", config.protocol,
-               "--results", str(config.results_dir), "--no-progress"]
+               "--results", str(config.results_dir), "--no-progress", "--logger", config.logger]
     for flag, value in (("--dataset", config.dataset), ("--steps", config.steps),
                         ("--budget", config.budget),
                         ("--sampling-steps", config.sampling_steps),
@@ -106,31 +112,6 @@ def _command(group: Sequence[RunConfig]) -> list[str]:
     for metric in config.metrics:
         command += ["--metric", metric]
     return command
-
-
-def _failed_record(config: RunConfig, error: str) -> RunRecord:
-    from benchmark.core.cache import config_hash
-
-    identity = config.identity()
-    return RunRecord(
-        run_id=config.new_run_id("failed"),
-        method=config.method, task=identity["task"], dataset=_dataset_label(config),
-        preset=config.preset, seed=config.seed, status="failed", budget={}, params={},
-        timing={}, sampling={}, metrics={}, references={}, judges={},
-        config={"run": identity}, provenance=provenance(config_hash(identity)),
-        error=error, run_key=config.run_key(),
-    )
-
-
-def _dataset_label(config: RunConfig) -> str:
-    """``<dataset>:<profile>`` as the run's own record would say it: the dataset by its
-    factory's ``name`` (a plug-in's too), without building the dataset."""
-    from benchmark.data import DATASETS
-    from benchmark.profiles import PROFILES
-
-    profile = PROFILES.get(config.profile).with_dataset(config.dataset)
-    factory = DATASETS.get(profile.dataset)
-    return f"{getattr(factory, 'name', profile.dataset)}:{profile.name}"
 
 
 def _groups(configs: Sequence[RunConfig]) -> list[list[RunConfig]]:
@@ -143,35 +124,85 @@ def _groups(configs: Sequence[RunConfig]) -> list[list[RunConfig]]:
     return list(groups.values())
 
 
+@dataclass
+class GroupResult:
+    """What became of one group of runs: the configs whose process ran and its exit status
+    (None: no process was started), and those found done or claimed elsewhere meanwhile."""
+
+    ran: list[RunConfig] = field(default_factory=list)
+    code: int | None = None
+    done_meanwhile: list[RunConfig] = field(default_factory=list)
+    elsewhere: list[RunConfig] = field(default_factory=list)
+
+
+def threads_per_run(jobs: int, threads: int | None = None) -> int:
+    """Torch threads each run of a sweep computes with: ``threads`` when given (``check``
+    passes its baseline's, so the numbers do not depend on the machine's core count), else
+    the CPU's cores shared among the ``jobs`` runs at a time."""
+    return threads or max(1, (os.cpu_count() or 1) // jobs)
+
+
 def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
-              progress: bool = True) -> SweepOutcome:
-    """Run every config not yet done, ``jobs`` trainings at a time (see the module doc)."""
+              progress: bool = True, threads: int | None = None) -> SweepOutcome:
+    """Run every config not yet done, ``jobs`` trainings at a time, each with
+    :func:`threads_per_run` threads (see the module doc)."""
     outcome = SweepOutcome()
+    # a run given twice (a seed or task repeated) is one run
+    configs = list({(config.run_key(), config.results_dir): config
+                    for config in configs}.values())
+    folders = sorted({config.results_dir for config in configs})
+    for folder in folders:
+        prepare(folder)
     append_plan(configs)
-    folders = {config.results_dir for config in configs}
-    done_keys = set().union(*(completed_keys(folder) for folder in folders))
+    done_keys = ok_run_keys(folders)
     pending = []
     for config in configs:
         if config.run_key() in done_keys:
             outcome.skipped.append(config.run_key())
         else:
             pending.append(config)
-    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // jobs))}
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads_per_run(jobs, threads))}
     stop = threading.Event()
     running: set[subprocess.Popen] = set()
     lock = threading.Lock()
 
-    def execute(group: list[RunConfig]) -> tuple[list[RunConfig], int, str]:
-        with lock:
-            if stop.is_set():
-                return group, -1, "not started"
-            process = subprocess.Popen(_command(group), stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.PIPE, text=True, env=env)
-            running.add(process)
-        _, stderr = process.communicate()
-        with lock:
-            running.discard(process)
-        return group, process.returncode, stderr
+    def execute(group: list[RunConfig]) -> GroupResult:
+        """Claim the group's runs, start a process for those not done meanwhile, and
+        record its failure if the process could not."""
+        result, claims = GroupResult(), []
+        try:
+            for config in group:
+                claim = try_claim(config.results_dir, config.run_key())
+                (result.elsewhere.append(config) if claim is None
+                 else claims.append((config, claim)))
+            done_now = ok_run_keys([group[0].results_dir]) if claims else set()
+            for config, _ in claims:
+                (result.done_meanwhile if config.run_key() in done_now else result.ran
+                 ).append(config)
+            if not result.ran:
+                return result
+            held = [claim for config, claim in claims if config in result.ran]
+            with lock:
+                if stop.is_set():
+                    result.ran = []
+                    return result
+                process = subprocess.Popen(
+                    _command(result.ran), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                    text=True, env={**env, **handed_down(held)},
+                    pass_fds=[claim.fd for claim in held])
+                running.add(process)
+            _, stderr = process.communicate()
+            with lock:
+                running.discard(process)
+            result.code = process.returncode
+            error = _unrecorded_failure(result.code, stderr)
+            if error is not None and not stop.is_set():
+                for config in result.ran:
+                    write_record(failed_record(config, error), config.results_dir)
+            return result
+        finally:
+            for _, claim in claims:
+                claim.release()
 
     previous_sigterm = (signal.signal(signal.SIGTERM, _interrupt)
                         if threading.current_thread() is threading.main_thread() else None)
@@ -179,20 +210,21 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
     bar.set_postfix(skipped=len(outcome.skipped))
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        futures = [pool.submit(execute, group) for group in _groups(pending)]
+        futures = {pool.submit(execute, group): group for group in _groups(pending)}
         for future in as_completed(futures):
-            group, code, stderr = future.result()
-            if code == 0:
-                outcome.done += [config.run_key() for config in group]
-            elif code > 0 and code != 130 and not stop.is_set():
-                lines = [line for line in stderr.strip().splitlines() if line.strip()]
-                for config in group:
-                    write_record(_failed_record(config, "\n".join(lines[-20:])),
-                                 config.results_dir)
-                    outcome.failed.append(config.run_key())
-            bar.update(len(group))
+            result = future.result()
+            outcome.skipped += [config.run_key() for config in result.done_meanwhile]
+            outcome.elsewhere += [config.run_key() for config in result.elsewhere]
+            ran = [config.run_key() for config in result.ran]
+            if result.code == exit_codes.OK:
+                outcome.done += ran
+            elif result.code == exit_codes.INTERRUPTED or stop.is_set():
+                outcome.interrupted = outcome.interrupted or bool(ran)
+            elif result.code is not None:
+                outcome.failed += ran
+            bar.update(len(futures[future]))
             bar.set_postfix(done=len(outcome.done), failed=len(outcome.failed),
-                            skipped=len(outcome.skipped))
+                            skipped=len(outcome.skipped), elsewhere=len(outcome.elsewhere))
     except KeyboardInterrupt:
         # Stop the runs in flight too (a terminal's Ctrl-C reaches them anyway; a signal
         # sent to the sweep alone would not): each exits without writing a record. SIGTERM,
@@ -208,6 +240,24 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
         if previous_sigterm is not None:
             signal.signal(signal.SIGTERM, previous_sigterm)
     return outcome
+
+
+def _unrecorded_failure(code: int, stderr: str) -> str | None:
+    """The error text of the ``failed`` record the sweep must write for a run process that
+    ended with status ``code``, or None when there is none to write: the run succeeded,
+    wrote its own failed record (RUN_FAILED) or was interrupted."""
+    if code in (exit_codes.OK, exit_codes.RUN_FAILED, exit_codes.INTERRUPTED):
+        return None
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    if code == exit_codes.USER_ERROR:
+        return lines[-1] if lines else "the run refused its settings (exit status 2)"
+    if code < 0:
+        cause = ": most often the out-of-memory killer" if -code == signal.SIGKILL else ""
+        lines.append(f"the run process was killed by signal {-code} "
+                     f"({signal.strsignal(-code)}){cause}")
+    else:
+        lines.append(f"the run process exited with status {code}")
+    return "\n".join(lines[-20:])
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -69,3 +69,17 @@ def test_pretrained_evaluator_without_weights_is_refused_before_any_work(tmp_pat
     assert "inception-2015-12-05.pt" in result.stderr and "--check-weights" in result.stderr
     assert "[anybench]" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unexpected_exception_keeps_its_traceback_and_exits_3_not_drifts_1(capsys,
+                                                                               monkeypatch):
+    from benchmark.cli.ls import LsCommand
+    from benchmark.core import exit_codes
+
+    def broken(self, args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(LsCommand, "__call__", broken)
+    assert main(["ls", "methods"]) == exit_codes.RUN_FAILED != exit_codes.DRIFT
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: a bug" in err

@@ -10,13 +10,11 @@ from benchmark.cli.arguments import (
     add_output,
     add_run_grid,
     add_run_settings,
-    method_names,
     positive_int,
     run_settings,
-    seed_list,
-    task_names,
 )
 from benchmark.cli.command import Command
+from benchmark.core import exit_codes
 
 
 class SweepCommand(Command):
@@ -31,12 +29,15 @@ class SweepCommand(Command):
         add_output(parser, results_help="folder of RunRecords (resumes from the ok ones there)")
 
     def __call__(self, args: argparse.Namespace) -> int:
+        from benchmark.results_folder import prepare
+
+        prepare(args.results)  # first (no torch import yet): a bad --results fails at once
         from benchmark.summary import sweep_table
         from benchmark.sweep import completed_records, plan, run_sweep
 
         configs, refused = plan(
-            method_names(args.methods), task_names(args.tasks), seed_list(args.seeds),
-            results_dir=args.results, **run_settings(args),
+            args.methods, args.tasks, args.seeds,
+            results_dir=args.results, logger=args.logger, **run_settings(args),
         )
         for line in refused:
             print(f"skipped (refused): {line}", file=sys.stderr)
@@ -45,9 +46,14 @@ class SweepCommand(Command):
         if records:
             print(sweep_table(records))
         print(f"{len(outcome.done)} run, {len(outcome.skipped)} already done, "
-              f"{len(outcome.failed)} failed, {len(refused)} refused; records in {args.results}")
+              f"{len(outcome.failed)} failed, {len(refused)} refused, "
+              f"{len(outcome.elsewhere)} running elsewhere; records in {args.results}")
+        if outcome.elsewhere:
+            print(f"{len(outcome.elsewhere)} runs are being made by another process on "
+                  f"{args.results}: run the same command again once it is done to list them",
+                  file=sys.stderr)
         if outcome.interrupted:
             print("interrupted: run the same command again to finish the missing runs",
                   file=sys.stderr)
-            return 130
-        return 1 if outcome.failed else 0
+            return exit_codes.INTERRUPTED
+        return exit_codes.RUN_FAILED if outcome.failed else exit_codes.OK

@@ -5,28 +5,36 @@ them (benchmark/sweep_plan.py). The runs it expects, for each (protocol, budget,
 evaluator) setting, are the grid spanned by what it finds (every method x task x seed
 that appears anywhere in the folder) plus every run a sweep planned there. An expected
 run without an ``ok`` record is missing; a failed record says why.
+
+The folder is read as one record per run (benchmark/results_folder.py): unreadable
+records, ignored duplicates of a run and unreadable samples files are listed among the
+report's problems instead of stopping it or counting twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.core.errors import UserError
-from benchmark.records import RunRecord
+from benchmark.records import RunRecord, read_samples
+from benchmark.results_folder import read_runs
+from benchmark.staging import clean_abandoned
 from benchmark.sweep_plan import planned_runs
 
 
 @dataclass
 class Collection:
-    """The ``ok`` records, the failed ones, unreadable files, and the grid's holes."""
+    """The ``ok`` records (one per run), the failed runs, the files skipped (one line
+    each: unreadable records, ignored duplicates, unreadable samples files), and the
+    grid's holes."""
 
     records: list[RunRecord]
     failed: list[RunRecord] = field(default_factory=list)
-    unreadable: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
@@ -35,7 +43,7 @@ class Collection:
         lines += [f"failed: {r.method} {r.task} seed {r.seed}: "
                   f"{(r.error or '').strip().splitlines()[-1:] or ['(no error text)']}"
                   for r in self.failed]
-        return lines + [f"unreadable record: {name}" for name in self.unreadable]
+        return lines + self.skipped
 
 
 def dataset_identity(record: RunRecord) -> str:
@@ -71,17 +79,17 @@ def load_collection(results_dir: Path) -> Collection:
     if not results_dir.is_dir():
         raise UserError(f"no results folder at {results_dir}: run `python -m benchmark sweep "
                         f"--results {results_dir}` (or `run`) first")
-    ok, failed, unreadable = [], [], []
-    for path in sorted(results_dir.glob("*.json")):
-        try:
-            record = RunRecord(**json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError):
-            unreadable.append(path.name)
-            continue
-        (ok if record.status == "ok" else failed).append(record)
+    with contextlib.suppress(OSError):  # a folder this reader cannot write: left as it is
+        clean_abandoned(results_dir)
+    runs = read_runs(results_dir)
+    ok, failed = runs.records, [stored.record for stored in runs.failed]
+    skipped = [f"unreadable record: {path.name} ({why})" for path, why in runs.unreadable]
+    skipped += [f"ignored duplicates: {line}" for line in runs.duplicate_warnings()]
+    skipped += [f"unreadable samples file: {record.samples_file}" for record in ok
+                if not samples_readable(results_dir, record)]
     if not ok:
-        found = f"{len(failed)} failed and {len(unreadable)} unreadable" if failed or \
-            unreadable else "no"
+        found = f"{len(failed)} failed and {len(runs.unreadable)} unreadable" if failed or \
+            runs.unreadable else "no"
         raise UserError(f"{results_dir} holds {found} run records and none that succeeded: "
                         f"run `python -m benchmark sweep --results {results_dir}` first")
     datasets = sorted({dataset_identity(record) for record in ok})
@@ -89,7 +97,7 @@ def load_collection(results_dir: Path) -> Collection:
         raise UserError(f"{results_dir} holds runs on {len(datasets)} datasets "
                         f"({'; '.join(datasets)}): a table compares methods on one dataset, so "
                         "give each dataset's runs their own --results folder")
-    collection = Collection(ok, failed, unreadable)
+    collection = Collection(ok, failed, skipped)
     collection.missing = _missing(ok, planned_runs(results_dir))
     return collection
 
@@ -109,3 +117,10 @@ def _missing(records: list[RunRecord], planned: Sequence[dict]) -> list[str]:
             for name in sorted(expected)
             for method, task, seed in sorted(expected[name])
             if (method, task, seed) not in present.get(name, set())]
+
+
+def samples_readable(results_dir: Path, record: RunRecord) -> bool:
+    """Whether ``record``'s gallery samples file can be read whole (True when it names
+    none, or the file is absent: that is a run without samples, not a damaged file)."""
+    path = results_dir / record.samples_file if record.samples_file else None
+    return path is None or not path.exists() or read_samples(path) is not None

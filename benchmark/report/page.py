@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.records import RunRecord, media_settings
+from benchmark.records import RunRecord, media_settings, read_samples
 from benchmark.report.plots import CAPTIONS
 from benchmark.report.tables import Table, task_arrow, task_order, to_html
 
@@ -51,25 +51,29 @@ def _media_cell(array: np.ndarray, index: int, stem: str, folder: Path,
 
 
 def gallery(records: Sequence[RunRecord], results_dir: Path, out_dir: Path) -> str:
-    """The gallery section; runs without a samples file are listed as such."""
+    """The gallery section: per method and task, the lowest seed's run with a readable
+    samples file (a damaged one is skipped; the report's problems name it); methods and
+    tasks with none are listed as such."""
     folder = out_dir / "gallery"
     folder.mkdir(parents=True, exist_ok=True)
-    chosen: dict[tuple[str, str], RunRecord] = {}
+    chosen: dict[tuple[str, str], tuple[RunRecord, dict[str, np.ndarray]]] = {}
+    pairs = set()
     for record in sorted(records, key=lambda r: (r.method, r.task, r.seed)):
-        chosen.setdefault((record.method, record.task), record)
-    parts, without = [], []
-    order = task_order(task for _, task in chosen)
-    for (method, task), record in sorted(chosen.items(),
-                                         key=lambda kv: (kv[0][0], order.index(kv[0][1]))):
-        if not record.samples_file or not (results_dir / record.samples_file).exists():
-            without.append(f"{method} {task}")
+        pairs.add((record.method, record.task))
+        if (record.method, record.task) in chosen or not record.samples_file \
+                or not (results_dir / record.samples_file).exists():
             continue
-        samples = np.load(results_dir / record.samples_file)
-        if not samples.files:  # precomputed embeddings: no media to show
-            without.append(f"{method} {task}")
-            continue
+        samples = read_samples(results_dir / record.samples_file)
+        if samples:  # None: unreadable; empty: precomputed embeddings, no media to show
+            chosen[record.method, record.task] = record, samples
+    parts = []
+    order = task_order(task for _, task in pairs)
+    without = [f"{method} {task}" for method, task in
+               sorted(pairs - chosen.keys(), key=lambda mt: (mt[0], order.index(mt[1])))]
+    for (method, task), (record, samples) in sorted(
+            chosen.items(), key=lambda kv: (kv[0][0], order.index(kv[0][1]))):
         sample_rate = int(media_settings(record)["sample_rate"])
-        keys = sorted(samples.files, key=lambda k: ("source", "generated", "truth").index(
+        keys = sorted(samples, key=lambda k: ("source", "generated", "truth").index(
             k.split("/")[0]))
         items = len(samples[keys[0]])
         header = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
@@ -83,7 +87,8 @@ def gallery(records: Sequence[RunRecord], results_dir: Path, out_dir: Path) -> s
                      f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
     if without:
         parts.append("<p class='notes'>no stored samples (runs made before samples were "
-                     f"kept): {html.escape(', '.join(without))}</p>")
+                     f"kept, or their samples files are unreadable): "
+                     f"{html.escape(', '.join(without))}</p>")
     return "".join(parts)
 
 
