@@ -1,15 +1,21 @@
 """RunRecord: the one JSON file each run writes; reports and drift checks read only these.
 
-Files are written atomically and never overwrite one another (see ``atomic_path``).
+Files are written atomically and never overwrite one another (see ``atomic_path``); a run
+writes its files into a staging folder and publishes them there, the record last
+(benchmark/staging.py). Readers of a whole results folder go through
+benchmark/results_folder.py (one record per run, unreadable files skipped and named).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
 import platform
 import subprocess
+import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,6 +26,7 @@ import numpy as np
 from benchmark.core.cache import atomic_path
 
 if TYPE_CHECKING:
+    from benchmark.core.config import RunConfig
     from benchmark.core.feature_split import FeatureSplit
     from benchmark.core.media_split import MediaSplit
     from benchmark.data.dataset import Dataset
@@ -45,6 +52,11 @@ class RunRecord:
     a sweep skips a run whose key already has an ``ok`` record. ``curve`` is quality vs
     compute: for each checkpoint fraction of the budget, the four budget figures reached
     and the generated row's metrics there (the last entry is the final model).
+    ``training_log`` is the training's CSV log (benchmark/training_log.py: loss and its
+    terms, learning rate, gradient norm, samples, FLOPs and samples/s per logging
+    interval), its path relative to the results folder (``logs/<run_id>/metrics.csv``);
+    the records of one ``suite`` training all name the same log; None in records made
+    before logs were kept.
     ``protocol`` says whether the model was trained for this task alone (``task``) or once
     to serve every task the method supports (``suite``, its budget shared by all).
     ``dataset`` reads ``<dataset name>:<profile>``; ``config`` holds every setting of the
@@ -76,6 +88,7 @@ class RunRecord:
     run_key: str | None = None
     samples_file: str | None = None
     curve: list[dict[str, Any]] = field(default_factory=list)
+    training_log: str | None = None
     protocol: str = "task"
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
@@ -95,7 +108,8 @@ def write_record(record: RunRecord, results_dir: Path) -> Path:
 
 def write_per_sample(run_id: str, rows: dict[str, np.ndarray], results_dir: Path) -> Path:
     """Write per-item scores to ``results_dir/<run_id>.per_sample.npz`` (never overwrites);
-    written before the record, so a record always finds its file."""
+    a run writes it into its staging folder, published before the record
+    (benchmark/staging.py), so a record always finds its file."""
     return _write_arrays(results_dir / f"{run_id}.per_sample.npz", rows)
 
 
@@ -103,6 +117,16 @@ def write_samples(run_id: str, samples: dict[str, np.ndarray], results_dir: Path
     """Write a run's gallery samples to ``results_dir/<run_id>.samples.npz`` (never
     overwrites); keys ``source/<m>``, ``generated/<m>``, ``truth/<m>``."""
     return _write_arrays(results_dir / f"{run_id}.samples.npz", samples)
+
+
+def read_samples(path: Path) -> dict[str, np.ndarray] | None:
+    """The gallery samples in ``path`` (write_samples), every array read so that damage
+    shows here; None when the file cannot be read whole (truncated, not an ``.npz``)."""
+    try:
+        with np.load(path) as samples:
+            return {key: samples[key] for key in samples.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
+        return None
 
 
 def _write_arrays(final: Path, arrays: dict[str, np.ndarray]) -> Path:
@@ -113,7 +137,37 @@ def _write_arrays(final: Path, arrays: dict[str, np.ndarray]) -> Path:
 
 
 def read_record(path: Path) -> RunRecord:
+    """The record in ``path`` (readers of a whole folder use benchmark/results_folder.py,
+    which skips unreadable files and keeps one record per run)."""
     return RunRecord(**json.loads(path.read_text()))
+
+
+def failed_record(config: RunConfig, error: str) -> RunRecord:
+    """The ``failed`` record of a run of ``config`` that ended with ``error`` (its text: the
+    exception's last traceback lines, or what a sweep saw of a run process that died);
+    no measurements, only what identifies the run."""
+    from benchmark.core.cache import config_hash
+
+    identity = config.identity()
+    return RunRecord(
+        run_id=config.new_run_id("failed"),
+        method=config.method, task=identity["task"], dataset=dataset_label(config),
+        preset=config.preset, seed=config.seed, status="failed", budget={}, params={},
+        timing={}, sampling={}, metrics={}, references={}, judges={},
+        config={"run": identity}, provenance=provenance(config_hash(identity)),
+        error=error, run_key=config.run_key(),
+    )
+
+
+def dataset_label(config: RunConfig) -> str:
+    """``<dataset>:<profile>`` as the run's own record would say it: the dataset by its
+    factory's ``name`` (a plug-in's too), without building the dataset."""
+    from benchmark.data import DATASETS
+    from benchmark.profiles import PROFILES
+
+    profile = PROFILES.get(config.profile).with_dataset(config.dataset)
+    factory = DATASETS.get(profile.dataset)
+    return f"{getattr(factory, 'name', profile.dataset)}:{profile.name}"
 
 
 def dataset_config(dataset: Dataset, splits: Mapping[str, MediaSplit | FeatureSplit]
@@ -161,7 +215,8 @@ def media_settings(record: RunRecord) -> dict[str, Any]:
 
 
 def provenance(config_hash: str) -> dict[str, Any]:
-    """Git commit (and whether the tree was dirty), package versions, hardware, config hash."""
+    """Git commit (and whether the tree was dirty), the lock file the environment was
+    installed from (:func:`lock_file_state`), package versions, hardware, config hash."""
     import numpy
     import pytorch_lightning
     import torch
@@ -170,6 +225,7 @@ def provenance(config_hash: str) -> dict[str, Any]:
 
     return {
         "git": _git_state(),
+        "lock": lock_file_state(),
         "versions": {
             "anybench": benchmark.__version__,
             "python": platform.python_version(),
@@ -186,6 +242,19 @@ def provenance(config_hash: str) -> dict[str, Any]:
         },
         "config_hash": config_hash,
     }
+
+
+LOCK_FILE = "requirements.lock"
+
+
+def lock_file_state() -> dict[str, Any]:
+    """``{"file": "requirements.lock", "sha256": ...}`` of the lock file beside the source
+    tree this code runs from (``make demo``/``make test`` install from it), or
+    ``{"file": None, "sha256": None}`` for an install without one (``pip install .``)."""
+    path = Path(__file__).resolve().parent.parent / LOCK_FILE
+    if not path.is_file():
+        return {"file": None, "sha256": None}
+    return {"file": LOCK_FILE, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 def _git_state() -> dict[str, Any]:

@@ -24,7 +24,7 @@ from benchmark.budget import BudgetCallback, training_flops_per_step
 from benchmark.core.budget import Budget
 from benchmark.core.cache import config_hash
 from benchmark.core.config import RunConfig
-from benchmark.core.errors import UserError
+from benchmark.core.errors import NonFiniteOutput, UserError
 from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.tasks import Task, all_tasks
@@ -41,6 +41,13 @@ from benchmark.records import (
 )
 from benchmark.reference_rows import ReferenceRows, reference_rows
 from benchmark.resolution import ResolvedRun, resolve
+from benchmark.staging import Staging, staging
+from benchmark.training_log import (
+    TrainingLogCallback,
+    log_file,
+    logging_interval,
+    training_loggers,
+)
 from metrics.evaluators.evaluator_set import (
     Evaluators,
     embedded_evaluators,
@@ -55,6 +62,8 @@ def _quiet_lightning() -> None:
     for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=r".*treespec, LeafSpec.*")
+    # A logging interval longer than an epoch is fine: the log counts steps across epochs.
+    warnings.filterwarnings("ignore", message=r".*is smaller than the logging interval.*")
 
 
 def build_evaluators(config: RunConfig, inputs) -> Evaluators:
@@ -102,7 +111,10 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
 
     The configs may differ only in their task. Under ``protocol="task"`` there is exactly
     one; under ``protocol="suite"`` the method is built to serve every task it supports
-    and trained once, and each listed task is evaluated from that one model.
+    and trained once, and each listed task is evaluated from that one model. The training
+    log is written to ``<results>/logs/<the first record's run_id>/`` and every record
+    names it. Files reach the results folder through a staging folder, each record after
+    its files and the log with the first record (benchmark/staging.py).
     """
     from benchmark.preparation import prepare_inputs
 
@@ -119,9 +131,18 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
         require_test_modalities(config.task, inputs.splits["test"],
                                 inputs.dataset.settings().get("path", inputs.dataset.name))
     evaluators = build_evaluators(first, inputs)
-    trained = _train(first, resolved_runs[0], inputs)
-    return [_evaluate(config, resolved, trained, inputs, evaluators)
-            for config, resolved in zip(configs, resolved_runs, strict=True)]
+    run_ids = [config.new_run_id() for config in configs]
+    # Everything is written into a staging folder and published record by record, the
+    # record last (benchmark/staging.py): a killed run leaves nothing half-written.
+    with staging(first.results_dir, run_ids[0]) as area:
+        log_name = f"logs/{run_ids[0]}"
+        log_dir = area.folder / log_name
+        trained = _train(first, resolved_runs[0], inputs, log_dir)
+        training_log = log_file(log_dir).relative_to(area.folder).as_posix()
+        return [_evaluate(config, resolved, trained, inputs, evaluators, run_id, training_log,
+                          area, [log_name] if index == 0 else [])
+                for index, (config, resolved, run_id)
+                in enumerate(zip(configs, resolved_runs, run_ids, strict=True))]
 
 
 def require_test_modalities(task: Task, test: MediaSplit | FeatureSplit, where: str) -> None:
@@ -140,8 +161,10 @@ def require_test_modalities(task: Task, test: MediaSplit | FeatureSplit, where: 
                           f"give every test item {modality}, or run tasks without it")
 
 
-def _train(config: RunConfig, resolved_run: ResolvedRun, inputs) -> TrainedMethod:
-    """Build the method for the protocol and train it under the budget."""
+def _train(config: RunConfig, resolved_run: ResolvedRun, inputs, log_dir: Path
+           ) -> TrainedMethod:
+    """Build the method for the protocol and train it under the budget, its training log
+    (benchmark/training_log.py) written into ``log_dir``."""
     import pytorch_lightning as pl
 
     from benchmark.embeddings import training_loader
@@ -165,12 +188,15 @@ def _train(config: RunConfig, resolved_run: ResolvedRun, inputs) -> TrainedMetho
         raise UserError(f"{config.method} has nothing to learn from in this dataset's "
                         "training split: no training item holds two of its modalities")
     meter = BudgetCallback(budget, training_flops_per_step(method, probe_batch))
+    log_every = logging_interval(budget, batch_size, meter.flops_per_step)
 
     scope = config.task.name if tasks else "every task it serves"
     stage(f"training {config.method} [{config.preset}] for {scope} under budget {budget}")
     trainer = pl.Trainer(
-        max_steps=-1, max_epochs=-1, accelerator="auto", devices=1, logger=False,
-        enable_checkpointing=False, enable_model_summary=False, callbacks=[meter],
+        max_steps=-1, max_epochs=-1, accelerator="auto", devices=1,
+        logger=training_loggers(config.logger, log_dir), log_every_n_steps=log_every,
+        enable_checkpointing=False, enable_model_summary=False,
+        callbacks=[meter, TrainingLogCallback(meter)],  # the log reads the meter's counts
         enable_progress_bar=config.progress, deterministic=True,
     )
     trainer.fit(method, training_loader(train, batch_size, config.seed))
@@ -259,6 +285,16 @@ def _sampling(config: RunConfig, method, test) -> Sampling:
     )
 
 
+def require_finite(generated: dict[str, torch.Tensor], config: RunConfig) -> None:
+    """A :class:`NonFiniteOutput` when a generated embedding holds NaN or inf: scoring it
+    would turn a failed run into numbers (AIS counts NaN as never ranked above: 0)."""
+    for modality, embeddings in generated.items():
+        count = int((~torch.isfinite(embeddings)).sum())
+        if count:
+            raise NonFiniteOutput(f"{config.method} generated {count} non-finite values for "
+                                  f"{modality} (seed {config.seed}): the run failed")
+
+
 def _evaluate_task(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMethod,
                    inputs, evaluators: Evaluators) -> Evaluated:
     """Sample the task, score the outputs (the reference rows beside them), then score
@@ -270,6 +306,7 @@ def _evaluate_task(config: RunConfig, resolved_run: ResolvedRun, trained: Traine
     generated, nfe = function_evaluations_per_item(method, len(test),
                                                    lambda: sampling.generate(method))
     sample_s = time.perf_counter() - started
+    require_finite(generated, config)
 
     stage(f"evaluating ({evaluators.kind} evaluators)")
     started = time.perf_counter()
@@ -318,9 +355,13 @@ def _parameters(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMe
 
 
 def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMethod, inputs,
-              evaluators: Evaluators) -> tuple[RunRecord, Path]:
-    """Sample the task from the trained method, score it, write its record (the per-item
-    scores and the gallery samples first, so a record always finds its files)."""
+              evaluators: Evaluators, run_id: str, training_log: str, area: Staging,
+              staged_with: Sequence[str]) -> tuple[RunRecord, Path]:
+    """Sample the task from the trained method, score it, write its record ``run_id`` with
+    its per-item scores and gallery samples into the staging ``area`` and publish them,
+    the record last, together with the staged ``staged_with`` (the training log folder,
+    with a training's first record); ``training_log`` is the training's log file, relative
+    to the results folder."""
     evaluated = _evaluate_task(config, resolved_run, trained, inputs, evaluators)
     profile, method, meter = resolved_run.profile, trained.method, trained.meter
     scores, references, test = evaluated.scores, evaluated.references, inputs.splits["test"]
@@ -333,16 +374,15 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         "contrastive_judges": asdict(profile.contrastive),
         "method": asdict(method.config),
     }
-    run_id = config.new_run_id()
     per_sample = {
         f"{row}/{name}": value.per_sample
         for row, values in [("generated", scores.values), ("oracle", references.oracle),
                             ("chance", references.chance), ("real", references.ceilings)]
         for name, value in values.items() if value.per_sample is not None
     }
-    per_sample_path = write_per_sample(run_id, per_sample, config.results_dir)
+    per_sample_path = write_per_sample(run_id, per_sample, area.folder)
     samples_path = write_samples(run_id, gallery_samples(config.task, test, evaluated.decoded),
-                                 config.results_dir)
+                                 area.folder)
     train_s, items = meter.seconds, len(test)
     record = RunRecord(
         run_id=run_id,
@@ -379,7 +419,10 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         samples_file=samples_path.name,
         run_key=config.run_key(),
         curve=evaluated.curve,
+        training_log=training_log,
         protocol=config.protocol,
         extra={"single_stage": method.single_stage},
     )
-    return record, write_record(record, config.results_dir)
+    staged = write_record(record, area.folder)
+    return record, area.publish(staged.name, [per_sample_path.name, samples_path.name,
+                                              *staged_with])

@@ -8,7 +8,10 @@ from benchmark.records import RunRecord
 
 
 def format_number(value: float) -> str:
-    """Three decimals, one for large values, significant digits for tiny ones."""
+    """Three decimals, one for large values, significant digits for tiny ones; ``NaN``,
+    ``inf`` or ``-inf`` for a non-finite value."""
+    if not np.isfinite(value):
+        return "NaN" if np.isnan(value) else f"{value:f}"
     if abs(value) >= 100:
         return f"{value:.1f}"
     if 0 < abs(value) < 0.01:
@@ -25,26 +28,43 @@ def _cell(metric: dict | None) -> str:
     return text
 
 
-def run_table(record: RunRecord) -> str:
-    """Rows: every metric id; columns: the method, the oracle and chance references, and
-    the evaluators' ceiling on real test media (where one exists); then n."""
-    columns = [record.method, *(f"({name})" for name in record.references), "(real)"]
+def _direction(metric_id: str) -> str:
+    """`` ↑`` or `` ↓``: whether the metric's registered spec says higher is better ("" for
+    an id that names no registered metric, e.g. a per-column part of one)."""
+    from benchmark.report.aggregate import parse_metric_id
+    from metrics import METRICS
+
+    name = parse_metric_id(metric_id)[1]
+    if name not in METRICS.names():
+        return ""
+    return " ↑" if METRICS.get(name).higher_is_better else " ↓"
+
+
+def markdown_run_table(record: RunRecord) -> str:
+    """A run's scores as a Markdown table: one row per metric id (its direction marked),
+    columns the method's row, the oracle and chance reference rows and the evaluators'
+    ceiling on real test media (``–`` where none applies); then the number of test items.
+    ``run`` prints it and the README's demo table is this function applied to the committed
+    demo record (benchmark/readme.py), so the two agree character for character."""
+    columns = [f"{record.method} ({record.preset}, seed {record.seed})",
+               *record.references, "real (ceiling)"]
     rows = [record.metrics, *record.references.values(), record.judges]
-    header = ["metric", *columns, "n"]
-    body = [
-        [name, *(_cell(values.get(name)) for values in rows), str(record.metrics[name]["n"])]
-        for name in record.metrics
-    ]
-    body += [
-        [name, *("-" for _ in columns[:-1]), _cell(value), str(value["n"])]
-        for name, value in record.judges.items() if name not in record.metrics
-    ]
-    widths = [max(len(r[c]) for r in [header, *body]) for c in range(len(header))]
+    lines = ["| metric | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    names = [*record.metrics, *(name for name in record.judges if name not in record.metrics)]
+    for name in names:
+        cells = ["–" if name not in values else _cell(values[name]) for values in rows]
+        lines.append(f"| `{name}`{_direction(name)} | " + " | ".join(cells) + " |")
+    items = {value["n"] for values in rows for value in values.values()}
+    lines.append("")
+    lines.append("n = " + ", ".join(f"{n:,}" for n in sorted(items)) + " test items; brackets "
+                 "are 95% intervals")
+    return "\n".join(lines)
 
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
-    lines = [line(header), line(["-" * w for w in widths]), *map(line, body)]
+def run_table(record: RunRecord) -> str:
+    """What ``run`` prints: :func:`markdown_run_table`, then the parameter counts and where
+    the time went (those vary from run to run; the table does not)."""
+    lines = [markdown_run_table(record), ""]
     p, t = record.params, record.timing
     lines.append(
         f"params: trainable {p['trainable']:,}  serve task {p['serve_task']:,}  "
@@ -76,7 +96,8 @@ def ceilings_table(ceilings: dict[str, dict]) -> str:
 def sweep_table(records: list[RunRecord]) -> str:
     """Per (method, task): seeds, and each target's attribute accuracy (on a dataset without
     labels, the embedding cosine ``emb_cos``) as mean +- standard deviation over seeds (the
-    evaluator's own id in each cell; one seed: its value alone)."""
+    evaluator's own id in each cell; one seed: its value alone). A cell where any seed's
+    value is NaN or infinite shows NaN."""
     groups: dict[tuple[str, str], list[RunRecord]] = {}
     for record in records:
         groups.setdefault((record.method, record.task), []).append(record)
@@ -88,6 +109,9 @@ def sweep_table(records: list[RunRecord]) -> str:
         cells = []
         for name in names:
             values = np.array([r.metrics[name]["value"] for r in group if name in r.metrics])
+            if not np.isfinite(values).all():
+                cells.append(f"{name} NaN")
+                continue
             spread = f" +- {values.std(ddof=1):.3f}" if len(values) > 1 else ""
             cells.append(f"{name} {values.mean():.3f}{spread}")
         lines.append(f"{method:<10} {task:<18} {len(group):>5}  {'; '.join(cells)}")

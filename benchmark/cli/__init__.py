@@ -8,10 +8,12 @@
     check    benchmark/cli/check.py     the drift check against a committed baseline
     export   benchmark/cli/export.py    write a dataset in the folder formats (an example)
     import-npz  benchmark/cli/import_npz.py  FlowBind .npz features -> an embeddings folder
+    readme   benchmark/cli/readme.py    the README's measured tables, from committed records
 
 Only light modules are imported here, so ``--help`` and ``ls`` answer at once; each
 command imports torch and friends when it runs. A :class:`UserError` is printed as one
-line with exit status 2; anything else is a bug and keeps its traceback.
+line with exit status 2; anything else is a bug and keeps its traceback, with exit status 3
+(never 1, the drift check's status; benchmark/core/exit_codes.py lists them all).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -28,14 +31,16 @@ from benchmark.cli.export import ExportCommand
 from benchmark.cli.import_npz import ImportNpzCommand
 from benchmark.cli.ls import LsCommand
 from benchmark.cli.prepare import PrepareCommand
+from benchmark.cli.readme import ReadmeCommand
 from benchmark.cli.report import ReportCommand
 from benchmark.cli.run import RunCommand
 from benchmark.cli.sweep import SweepCommand
+from benchmark.core import exit_codes
 from benchmark.core.errors import UserError
 
 COMMANDS: tuple[Command, ...] = (RunCommand(), LsCommand(), PrepareCommand(), SweepCommand(),
                                  ReportCommand(), CheckCommand(), ExportCommand(),
-                                 ImportNpzCommand())
+                                 ImportNpzCommand(), ReadmeCommand())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,7 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except UserError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
+        return exit_codes.USER_ERROR
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; no record was written", file=sys.stderr)
-        return 130
+        return exit_codes.INTERRUPTED
+    except Exception:  # a bug: its traceback, and not the drift check's status 1
+        traceback.print_exc()
+        return exit_codes.RUN_FAILED

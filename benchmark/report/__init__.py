@@ -1,13 +1,15 @@
 """``python -m benchmark report``: paper-ready tables, plots and a page, from run records.
 
-Reads only the RunRecords (and their per-sample and samples files) in a results folder
-and writes ``reports/<name>/``:
+Reads only the RunRecords (and their per-sample, samples and training log files) in a
+results folder and writes ``reports/<name>/``:
 
     table.md, table.tex   all tasks' headline metrics; the FlowBind paper's efficiency,
                           quality and alignment tables, regenerated from these runs
     results.csv           one row per run, row kind (generated / oracle / chance / real)
                           and metric, for pandas users
-    *.png                 seaborn plots (benchmark/report/plots.py)
+    *.png                 seaborn plots (benchmark/report/plots.py) and the training
+                          loss curves (benchmark/report/loss_curves.py); table.md and the
+                          page list the runs whose loss was still falling at the end
     index.html            tables, plots and a gallery of samples (benchmark/report/page.py)
 
 The folder is built beside the old one and swapped in only when complete, so a failed
@@ -22,8 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.core.errors import UserError
-from benchmark.report.aggregate import results_frame
+from benchmark.report.aggregate import non_finite_values, results_frame
 from benchmark.report.collection import load_collection, setting
+from benchmark.report.loss_curves import (
+    collect_loss_curves,
+    plot_loss_curves,
+    still_falling_table,
+)
 from benchmark.report.page import gallery, write_page
 from benchmark.report.plots import all_plots
 from benchmark.report.tables import (
@@ -60,12 +67,15 @@ def write_report(results_dir: Path, out_dir: Path) -> Report:
         paper_table(results, "Alignment (CLIP, CLAP, AIS)", PAPER_ALIGNMENT),
     ]
     title = f"anybench report: {settings[0]}"
-    problems = collection.problems()
+    training = collect_loss_curves(records, results_dir)
+    problems = collection.problems() + non_finite_values(results) + training.problems()
+    checks = [table for table in [still_falling_table(training)] if table is not None]
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         intro = [f"# {title}", "", f"{len(records)} runs from `{results_dir}`.", ""]
         intro += [f"Not in this report: {p}" for p in problems] + ([""] if problems else [])
+        intro += [*training.notes(), ""] if training.notes() else []
         (building / "table.md").write_text(
             "\n".join(intro) + "\n" + "\n".join(to_markdown(t) for t in tables))
         (building / "table.tex").write_text(
@@ -73,8 +83,9 @@ def write_report(results_dir: Path, out_dir: Path) -> Report:
             + "\n".join(to_latex(t) for t in tables))
         results.to_csv(building / "results.csv", index=False)
         plots = all_plots(results, records, building)
-        write_page(building, title, tables, plots, gallery(records, results_dir, building),
-                   problems)
+        plots += [p for p in [plot_loss_curves(training, building / "loss_curves.png")] if p]
+        write_page(building, title, [*tables, *checks], plots,
+                   gallery(records, results_dir, building), problems)
         if out_dir.exists():
             retired = out_dir.with_name(f".{out_dir.name}.old")
             shutil.rmtree(retired, ignore_errors=True)

@@ -2,6 +2,7 @@
 
     quality_vs_compute.png   per task, the quality metric at 1/8, 1/4, 1/2 and all of the
                              budget (samples seen), mean and sd band over seeds
+    loss_curves.png          drawn by benchmark/report/loss_curves.py (its caption is here)
     params_vs_quality.png    per task, parameters to serve the suite (log) against
                              attribute accuracy, sd bars over seeds
     bars_<metric>.png        per task, each method's mean with sd error bars, the oracle
@@ -145,6 +146,10 @@ def metric_bars(results: pd.DataFrame, metrics: tuple[str, ...], path: Path,
 CAPTIONS = {
     "quality_vs_compute.png": "Quality at 1/8, 1/4, 1/2 and all of the training budget "
                               "(mean and sd band over seeds).",
+    "loss_curves.png": "Training loss against samples seen, from each run's training log "
+                       "(mean over seeds, band from the lowest to the highest seed; each "
+                       "method's own objective, so compare shapes, not heights); a dot "
+                       "ends a curve with a run still falling at the end of its budget.",
     "params_vs_quality.png": "Parameters needed to serve every task against attribute "
                              "accuracy (sd bars over seeds).",
     "bars_attr_acc.png": "Attribute accuracy per task (sd error bars); dashed: oracle, "

@@ -1,0 +1,145 @@
+"""The README's measured numbers, rendered from records committed under ``results/``.
+
+Every table of numbers the README quotes from a run sits between a pair of markers,
+
+    <!-- begin readme-block NAME -->
+    ...rendered text...
+    <!-- end readme-block NAME -->
+
+and is nothing but :data:`BLOCKS` ``[NAME]`` applied to the committed records it names.
+``python -m benchmark readme`` re-renders every block in place; ``--check`` (and
+tests/test_readme_numbers.py) fails when the README differs from what the records say, so
+a number in the README can only change together with the record it comes from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.core.errors import UserError
+from benchmark.records import RunRecord
+from benchmark.report.aggregate import results_frame
+from benchmark.report.collection import load_collection
+from benchmark.report.tables import (
+    PAPER_ALIGNMENT,
+    PAPER_QUALITY,
+    efficiency_table,
+    paper_table,
+    to_markdown,
+)
+from benchmark.summary import markdown_run_table
+
+DIRECTED_TASKS = ("text2image", "audio2image", "text2audio", "image2audio", "image2text",
+                  "audio2text")
+
+_BLOCK = re.compile(r"(<!-- begin readme-block (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)"
+                    r"(<!-- end readme-block (?P=name) -->)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A README block: the committed results folder it is rendered from (relative to the
+    repository root) and how."""
+
+    results: str
+    render: Callable[[Sequence[RunRecord], str], str]
+
+
+def _demo(records: Sequence[RunRecord], folder: str) -> str:
+    """The demo's one record as ``run`` prints it, and what its training and scoring cost."""
+    if len(records) != 1:
+        raise UserError(f"{folder} must hold exactly the demo's one record, found "
+                        f"{len(records)}: re-make it with `make demo-record`")
+    record = records[0]
+    timing, budget = record.timing, record.budget
+    commit = (record.provenance.get("git", {}).get("commit") or "unknown")[:10]
+    threads = record.provenance.get("hardware", {}).get("torch_threads")
+    return (f"{markdown_run_table(record)}\n\n"
+            f"Record `{folder}/{record.run_id}.json` (commit {commit}, {threads} torch "
+            f"threads): {budget['steps']:,} training steps in {timing['train_s']:.0f} s, "
+            f"sampling {timing['sample_s']:.1f} s, scoring {timing['eval_s']:.0f} s.\n")
+
+
+def _ratio_line(records: Sequence[RunRecord], reference: str = "flowbind") -> str:
+    """Each method's suite-serving parameters (tiny and paper presets) and mean training time
+    as multiples of ``reference``'s, from the records' own figures."""
+    by_method: dict[str, list[RunRecord]] = {}
+    for record in records:
+        by_method.setdefault(record.method, []).append(record)
+    if reference not in by_method:
+        return ""
+
+    def figures(group: list[RunRecord]) -> tuple[float, float | None, float]:
+        params = group[0].params
+        # Suite-protocol records of one training share its time: count each training once.
+        trainings = {(r.seed, r.timing["train_s"]) for r in group}
+        seconds = sum(s for _, s in trainings) / len(trainings)
+        return params["serve_suite"], params.get("paper_preset_serve_suite"), seconds
+
+    base = figures(by_method[reference])
+    parts = []
+    for method in sorted(by_method):
+        serve, paper, seconds = figures(by_method[method])
+        paper_ratio = (f", paper preset {paper / base[1]:.2f}×" if paper and base[1] else "")
+        parts.append(f"`{method}` {serve / base[0]:.2f}×{paper_ratio}, training time "
+                     f"{seconds / base[2]:.2f}×")
+    return (f"Relative to `{reference}` (parameters to serve every task; mean training "
+            "seconds over seeds): " + "; ".join(parts) + ".\n")
+
+
+def _suite(records: Sequence[RunRecord], folder: str) -> str:
+    """The example suite's attribute accuracy, quality, alignment and efficiency tables."""
+    results = results_frame(records)
+    tables = [
+        paper_table(results, "Attribute accuracy", [(t, "attr_acc") for t in DIRECTED_TASKS]),
+        paper_table(results, "Quality (the FlowBind paper's Table 2 shape)", PAPER_QUALITY),
+        paper_table(results, "Alignment (CLIP, CLAP, AIS roles of the embedded judges)",
+                    PAPER_ALIGNMENT),
+        efficiency_table(list(records)),
+    ]
+    body = "\n".join(to_markdown(table).replace("### ", "#### ", 1) for table in tables)
+    return f"{body}\n{_ratio_line(records)}"
+
+
+def _attribute_accuracy(records: Sequence[RunRecord], folder: str) -> str:
+    """One dataset's attribute accuracy per method and directed task (reference rows too)."""
+    results = results_frame(records)
+    tasks = [t for t in DIRECTED_TASKS if t in set(results["task"])]
+    table = paper_table(results, "Attribute accuracy", [(t, "attr_acc") for t in tasks])
+    return to_markdown(table).replace("### ", "#### ", 1)
+
+
+BLOCKS: dict[str, Block] = {
+    "demo": Block("results/demo", _demo),
+    "example-suite": Block("results/example-suite", _suite),
+    "handmade-folder": Block("results/handmade-folder", _attribute_accuracy),
+    "handmade-folder-joint-default": Block("results/handmade-folder-joint-default",
+                                           _attribute_accuracy),
+}
+
+
+def render_block(name: str, root: Path) -> str:
+    """The text of block ``name``, from the records committed under ``root``."""
+    block = BLOCKS[name]
+    collection = load_collection(root / block.results)
+    return block.render(collection.records, block.results)
+
+
+def rendered_readme(text: str, root: Path) -> str:
+    """``text`` (a README) with every block re-rendered from its records; a block whose name
+    is not in :data:`BLOCKS` is a UserError."""
+    def replace(match: re.Match) -> str:
+        name = match["name"]
+        if name not in BLOCKS:
+            raise UserError(f"README block '{name}' has no renderer in benchmark/readme.py")
+        return match.group(1) + render_block(name, root) + match.group(4)
+
+    return _BLOCK.sub(replace, text)
+
+
+def block_names(text: str) -> list[str]:
+    """The names of the blocks in ``text``, in order."""
+    return [match["name"] for match in _BLOCK.finditer(text)]
