@@ -142,6 +142,21 @@ def threads_per_run(jobs: int, threads: int | None = None) -> int:
     return threads or max(1, (os.cpu_count() or 1) // jobs)
 
 
+def build_caches(configs: Sequence[RunConfig], progress: bool) -> None:
+    """Build each profile's (and dataset's) caches once, in this process, before parallel
+    runs start: runs started together would otherwise each build the same caches at once,
+    each with the fixed cache-build thread count (benchmark/core/threads.py), more threads
+    than cores."""
+    from benchmark.preparation import prepare_inputs
+
+    profiles = {}
+    for config in configs:
+        profile = resolve(config).profile
+        profiles.setdefault((profile.name, repr(profile)), profile)
+    for profile in profiles.values():
+        prepare_inputs(profile, progress=progress)
+
+
 def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
               progress: bool = True, threads: int | None = None) -> SweepOutcome:
     """Run every config not yet done, ``jobs`` trainings at a time, each with
@@ -161,6 +176,8 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
             outcome.skipped.append(config.run_key())
         else:
             pending.append(config)
+    if jobs > 1 and len(_groups(pending)) > 1:
+        build_caches(pending, progress)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads_per_run(jobs, threads))}
     stop = threading.Event()
     running: set[subprocess.Popen] = set()
