@@ -30,6 +30,10 @@ def test_smoke_run_writes_a_complete_record(tmp_path, smoke_env):
     assert record["budget"]["skipped_batches"] == 0
     assert media_settings(read_record(records[0])) == {"sample_rate": 8000}
     assert record["budget"]["used"] == record["budget"]["value"] == 100
+    log = records[0].parent / record["training_log"]
+    assert log.is_file() and record["training_log"].startswith("logs/")
+    assert record["provenance"]["lock"]["file"] == "requirements.lock"
+    assert record["provenance"]["lock"]["sha256"]
     assert set(record["references"]) == {"oracle", "chance"}
     ids = set(record["metrics"])
     per_column = {f"image.attr_acc_{column}[judge:scenes-v1]"

@@ -183,26 +183,20 @@ def test_a_flat_curve_is_not_still_falling_and_a_steep_one_is(tmp_path):
 
 # ------------------------------------------------------------------------ the report
 
-EXAMPLE_SUITE = Path(__file__).resolve().parents[1] / "results" / "example-suite"
-
 
 def test_the_report_draws_loss_curves_flags_falling_runs_and_names_runs_without_a_log(
         tmp_path):
-    """Committed records (made before logs were kept) given logs: FlowBind's two seeds a
-    levelled-off one and one still falling steeply; CrossFlow's seed 0 left without."""
-    import shutil
+    """Method a's two seeds have logs, one levelled off and one still falling steeply;
+    method b's run has none (a record made before logs were kept)."""
+    from test_report import _record
 
     results = tmp_path / "runs"
-    results.mkdir()
     noise = np.random.default_rng(1).normal(0, 0.01, 50)
-    curves = {"flowbind-text2image-tiny-s0": 1.0 + np.exp(-np.arange(50) / 5) + noise,
-              "flowbind-text2image-tiny-s1": 1.0 + 3.0 * np.exp(-np.arange(50) / 40) + noise,
-              "crossflow-text2image-tiny-s0": None}
-    for name, losses in curves.items():
-        path = next(EXAMPLE_SUITE.glob(f"*-{name}-*.json"))
-        record = read_record(path)
-        for file in (record.per_sample_file, record.samples_file):
-            shutil.copy(EXAMPLE_SUITE / file, results / file)
+    curves = {("a", 0): 1.0 + np.exp(-np.arange(50) / 5) + noise,
+              ("a", 1): 1.0 + 3.0 * np.exp(-np.arange(50) / 40) + noise,
+              ("b", 0): None}
+    for (method, seed), losses in curves.items():
+        record = _record(method, seed, attr=0.8, fid=5.0)
         if losses is not None:
             record = replace(record, training_log=f"logs/{record.run_id}/metrics.csv")
             _write_log(results / record.training_log, losses)
@@ -213,7 +207,7 @@ def test_the_report_draws_loss_curves_flags_falling_runs_and_names_runs_without_
     assert report.problems.count(
         "1 run has no training log (made before logs were kept): no loss curve") == 1
     table = (report.folder / "table.md").read_text()
-    assert "still falling at the end of its budget: flowbind text2image seed 1 (−" in table
+    assert "still falling at the end of its budget: a text2image seed 1 (−" in table
     assert "seed 0 (−" not in table  # the levelled-off seed is not flagged
     page = (report.folder / "index.html").read_text()
     assert "loss_curves.png" in page and "Still falling at the end of the budget" in page
@@ -221,7 +215,7 @@ def test_the_report_draws_loss_curves_flags_falling_runs_and_names_runs_without_
     loss_curves = collect_loss_curves(
         [read_record(p) for p in sorted(results.glob("*.json"))], results)
     assert sorted(loss_curves.frame["seed"].unique()) == [0, 1]
-    assert [(r.method, r.seed) for r in loss_curves.without_log] == [("crossflow", 0)]
+    assert [(r.method, r.seed) for r in loss_curves.without_log] == [("b", 0)]
 
 
 # --------------------------------------------------------------------- a real smoke run
