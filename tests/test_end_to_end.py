@@ -75,7 +75,7 @@ def test_smoke_run_writes_a_complete_record(tmp_path, smoke_env):
     assert curve[0]["metrics"] != record["metrics"]
     assert record["params"]["paper_preset_trainable"] == 567_972_864
     assert record["params"]["suite_tasks"] == 12
-    assert "(oracle)" in result.stdout and "(chance)" in result.stdout
+    assert "| flowbind (tiny, seed 0) | oracle | chance | real (ceiling) |" in result.stdout
 
 
 def test_prepare_prints_every_evaluator_ceiling(tmp_path, smoke_env):
