@@ -32,6 +32,7 @@ import numpy as np
 from benchmark.core.errors import UserError
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import Modality
+from benchmark.core.stage_clock import timed
 from benchmark.core.tasks import Task
 from metrics import METRICS
 from metrics.evaluators.evaluator_set import Evaluator, Evaluators
@@ -170,9 +171,10 @@ def _score(row: Row, target: Modality, sources: Sequence[Modality], media: Media
                 seed=seed,
                 label_names=reference.label_names if spec.needs_labels else (),
             )
-            scores.values[spec.id(evaluator.id, target, source)] = spec.compute(inputs)
-            if spec.breakdown is not None:
-                scores.values.update(_parts(spec, evaluator, target, source, inputs))
+            with timed(f"metric/{spec.name}"):
+                scores.values[spec.id(evaluator.id, target, source)] = spec.compute(inputs)
+                if spec.breakdown is not None:
+                    scores.values.update(_parts(spec, evaluator, target, source, inputs))
     return scores
 
 
@@ -241,10 +243,17 @@ def _output(spec: MetricSpec, row: Row, evaluator: Evaluator, target: Modality,
         return evaluator.apply(target, embeddings)
     key = (spec.evaluator, evaluator.id, _pair(source, target), target)
     if row == "ceiling":
-        return reference.view(key, target, lambda real: evaluator.apply(target, real))
+        return reference.view(key, target, lambda real: _features(evaluator, spec, target, real))
     if key not in seen:
-        seen[key] = evaluator.apply(target, media)
+        seen[key] = _features(evaluator, spec, target, media)
     return seen[key]
+
+
+def _features(evaluator: Evaluator, spec: MetricSpec, modality: Modality, media: Media
+              ) -> Media:
+    """What the spec's evaluator makes of ``media`` (timed as ``features/<role>/<modality>``)."""
+    with timed(f"features/{spec.evaluator}/{modality}"):
+        return evaluator.apply(modality, media)
 
 
 def _reference(spec: MetricSpec, evaluator: Evaluator, target: Modality,
@@ -255,7 +264,7 @@ def _reference(spec: MetricSpec, evaluator: Evaluator, target: Modality,
         return evaluator.apply(target, reference.embeddings[target])
     modality = source or target
     key = (spec.evaluator, evaluator.id, _pair(source, target), modality)
-    return reference.view(key, modality, lambda real: evaluator.apply(modality, real))
+    return reference.view(key, modality, lambda real: _features(evaluator, spec, modality, real))
 
 
 def _pair(source: Modality | None, target: Modality) -> frozenset[Modality] | None:

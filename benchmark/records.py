@@ -214,14 +214,17 @@ def media_settings(record: RunRecord) -> dict[str, Any]:
     return record.config["dataset"]["media"]
 
 
-def provenance(config_hash: str) -> dict[str, Any]:
+def provenance(config_hash: str, load_at_start: list[float] | None = None) -> dict[str, Any]:
     """Git commit (and whether the tree was dirty), the lock file the environment was
-    installed from (:func:`lock_file_state`), package versions, hardware, config hash."""
+    installed from (:func:`lock_file_state`), package versions, hardware (with the CPUs
+    the process could use, its torch threads, OpenMP's wait policy and the machine's load
+    averages when the run started), config hash."""
     import numpy
     import pytorch_lightning
     import torch
 
     import benchmark
+    from benchmark.core.threads import usable_cpus
 
     return {
         "git": _git_state(),
@@ -237,7 +240,10 @@ def provenance(config_hash: str) -> dict[str, Any]:
             "platform": platform.platform(),
             "processor": platform.machine(),
             "cpu_count": os.cpu_count(),
+            "usable_cpus": usable_cpus(),
             "torch_threads": torch.get_num_threads(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+            "load_at_start": load_at_start,
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         },
         "config_hash": config_hash,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -27,7 +26,9 @@ from benchmark.core.config import RunConfig
 from benchmark.core.errors import NonFiniteOutput, UserError
 from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.media_split import MediaSplit
+from benchmark.core.stage_clock import StageClock, timed
 from benchmark.core.tasks import Task, all_tasks
+from benchmark.core.threads import load_average
 from benchmark.efficiency import function_evaluations_per_item, peak_memory_mb
 from benchmark.evaluation import RealReference, Scores, score_target
 from benchmark.preparation import stage
@@ -118,6 +119,7 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
     """
     from benchmark.preparation import prepare_inputs
 
+    load_at_start = load_average()
     first = configs[0]
     if any(c.with_task(first.task) != first for c in configs):
         raise ValueError("configs trained together may differ only in their task")
@@ -137,10 +139,10 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
     with staging(first.results_dir, run_ids[0]) as area:
         log_name = f"logs/{run_ids[0]}"
         log_dir = area.folder / log_name
-        trained = _train(first, resolved_runs[0], inputs, log_dir)
+        trained = train_method(first, resolved_runs[0], inputs, log_dir)
         training_log = log_file(log_dir).relative_to(area.folder).as_posix()
         return [_evaluate(config, resolved, trained, inputs, evaluators, run_id, training_log,
-                          area, [log_name] if index == 0 else [])
+                          area, [log_name] if index == 0 else [], load_at_start)
                 for index, (config, resolved, run_id)
                 in enumerate(zip(configs, resolved_runs, run_ids, strict=True))]
 
@@ -161,8 +163,8 @@ def require_test_modalities(task: Task, test: MediaSplit | FeatureSplit, where: 
                           f"give every test item {modality}, or run tasks without it")
 
 
-def _train(config: RunConfig, resolved_run: ResolvedRun, inputs, log_dir: Path
-           ) -> TrainedMethod:
+def train_method(config: RunConfig, resolved_run: ResolvedRun, inputs, log_dir: Path
+                 ) -> TrainedMethod:
     """Build the method for the protocol and train it under the budget, its training log
     (benchmark/training_log.py) written into ``log_dir``."""
     import pytorch_lightning as pl
@@ -298,40 +300,52 @@ def require_finite(generated: dict[str, torch.Tensor], config: RunConfig) -> Non
 def _evaluate_task(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMethod,
                    inputs, evaluators: Evaluators) -> Evaluated:
     """Sample the task, score the outputs (the reference rows beside them), then score
-    the checkpoints kept at fractions of the budget."""
+    the checkpoints kept at fractions of the budget. ``timing`` holds each phase's seconds
+    and, under ``stages``, the self seconds of every stage timed inside them
+    (benchmark/core/stage_clock.py: sampling, decoding per modality, evaluator features,
+    each metric, the reference rows, the checkpoints)."""
     task, method, test = config.task, trained.method, inputs.embeddings["test"]
     sampling = _sampling(config, method, test)
-    stage(f"sampling {task.name}")
-    started = time.perf_counter()
-    generated, nfe = function_evaluations_per_item(method, len(test),
-                                                   lambda: sampling.generate(method))
-    sample_s = time.perf_counter() - started
-    require_finite(generated, config)
+    with StageClock() as clock:
+        stage(f"sampling {task.name}")
+        with timed("sample"):
+            generated, nfe = function_evaluations_per_item(method, len(test),
+                                                           lambda: sampling.generate(method))
+        require_finite(generated, config)
 
-    stage(f"evaluating ({evaluators.kind} evaluators)")
-    started = time.perf_counter()
-    reference = inputs.real_reference(evaluators, resolved_run.metrics)
-    scores, decoded = _score_outputs(generated, task, inputs.backbones, reference, config.seed)
-    references = reference_rows(task, config.seed, resolved_run.profile, config.evaluator,
-                                inputs, reference)
-    eval_s = time.perf_counter() - started
+        stage(f"evaluating ({evaluators.kind} evaluators)")
+        with timed("evaluate"):
+            reference = inputs.real_reference(evaluators, resolved_run.metrics)
+            scores, decoded = _score_outputs(generated, task, inputs.backbones, reference,
+                                             config.seed)
+            with timed("reference_rows"):
+                references = reference_rows(task, config.seed, resolved_run.profile,
+                                            config.evaluator, inputs, reference)
 
-    stage("scoring the checkpoints at fractions of the budget (quality vs compute)")
-    started = time.perf_counter()
-    curve = []
-    for checkpoint in trained.meter.checkpoints:
-        figures = {k: v for k, v in checkpoint.items() if k != "weights"}
-        if checkpoint is trained.meter.checkpoints[-1]:  # the trained model, scored above
-            curve.append({**figures, "metrics": _as_dicts(scores.values)})
-            continue
-        snapshot = copy.deepcopy(method)
-        snapshot.load_state_dict(checkpoint["weights"])
-        at_checkpoint, _ = _score_outputs(sampling.generate(snapshot), task, inputs.backbones,
-                                          reference, config.seed)
-        curve.append({**figures, "metrics": _as_dicts(at_checkpoint.values)})
-    timing = {"sample_s": sample_s, "eval_s": eval_s,
-              "curve_eval_s": time.perf_counter() - started}
+        stage("scoring the checkpoints at fractions of the budget (quality vs compute)")
+        with timed("checkpoints"):
+            curve = [_score_checkpoint(checkpoint, trained, sampling, scores, task, inputs,
+                                       reference, config.seed)
+                     for checkpoint in trained.meter.checkpoints]
+    timing = {"sample_s": clock.inclusive("sample"), "eval_s": clock.inclusive("evaluate"),
+              "curve_eval_s": clock.inclusive("checkpoints"), "stages": clock.rounded()}
     return Evaluated(sampling, scores, references, decoded, curve, nfe, timing)
+
+
+def _score_checkpoint(checkpoint: dict, trained: TrainedMethod, sampling: Sampling,
+                      final: Scores, task: Task, inputs, reference: RealReference, seed: int
+                      ) -> dict:
+    """One point of the quality-vs-compute curve: the checkpoint's budget figures and the
+    scores of what it generates (the last checkpoint is the trained model: ``final``)."""
+    figures = {k: v for k, v in checkpoint.items() if k != "weights"}
+    if checkpoint is trained.meter.checkpoints[-1]:
+        return {**figures, "metrics": _as_dicts(final.values)}
+    snapshot = copy.deepcopy(trained.method)
+    snapshot.load_state_dict(checkpoint["weights"])
+    with timed("sample"):
+        generated = sampling.generate(snapshot)
+    at_checkpoint, _ = _score_outputs(generated, task, inputs.backbones, reference, seed)
+    return {**figures, "metrics": _as_dicts(at_checkpoint.values)}
 
 
 def _parameters(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMethod
@@ -356,12 +370,13 @@ def _parameters(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMe
 
 def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMethod, inputs,
               evaluators: Evaluators, run_id: str, training_log: str, area: Staging,
-              staged_with: Sequence[str]) -> tuple[RunRecord, Path]:
+              staged_with: Sequence[str], load_at_start: list[float]) -> tuple[RunRecord, Path]:
     """Sample the task from the trained method, score it, write its record ``run_id`` with
     its per-item scores and gallery samples into the staging ``area`` and publish them,
     the record last, together with the staged ``staged_with`` (the training log folder,
     with a training's first record); ``training_log`` is the training's log file, relative
-    to the results folder."""
+    to the results folder; ``load_at_start`` the machine's load averages when the run
+    started."""
     evaluated = _evaluate_task(config, resolved_run, trained, inputs, evaluators)
     profile, method, meter = resolved_run.profile, trained.method, trained.meter
     scores, references, test = evaluated.scores, evaluated.references, inputs.splits["test"]
@@ -398,7 +413,8 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         params=_parameters(config, resolved_run, trained),
         timing={
             "train_s": round(train_s, 3),
-            **{name: round(seconds, 3) for name, seconds in evaluated.timing.items()},
+            **{name: seconds if name == "stages" else round(seconds, 3)
+               for name, seconds in evaluated.timing.items()},
             "samples_per_s": round(meter.samples / train_s, 1),
             "train_flops_per_s": round(meter.flops / train_s),
             "sample_ms_per_item": round(1000 * evaluated.timing["sample_s"] / items, 4),
@@ -413,7 +429,7 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         judges=_as_dicts(references.ceilings),
         skipped_metrics={**scores.skipped, **references.skipped},
         config=resolved,
-        provenance=provenance(config_hash(resolved)),
+        provenance=provenance(config_hash(resolved), load_at_start),
         flops=meter.flops,
         per_sample_file=per_sample_path.name,
         samples_file=samples_path.name,

@@ -22,6 +22,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from benchmark.core.modalities import MODALITIES
+from benchmark.core.threads import usable_cpus
 
 if TYPE_CHECKING:
     import pytorch_lightning as pl
@@ -184,9 +185,12 @@ GAUSSIAN_4_TO_6 = LinearGaussian(
 def smoke_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment for ``python -m benchmark`` subprocesses on the smoke profile: its
     ``ANYBENCH_CACHE`` is a session folder that ``prepare --profile smoke`` filled once
-    (dataset, backbones, judges, embeddings), so every run and sweep finds them cached."""
+    (dataset, backbones, judges, embeddings), so every run and sweep finds them cached.
+    ``OMP_NUM_THREADS`` fixes a ``run``'s thread count (it would otherwise follow the load
+    at its start: benchmark/core/threads.py), so runs compared with each other compute
+    alike."""
     cache = tmp_path_factory.mktemp("smoke-cache")
-    env = {**os.environ, "ANYBENCH_CACHE": str(cache)}
+    env = {"OMP_NUM_THREADS": str(usable_cpus()), **os.environ, "ANYBENCH_CACHE": str(cache)}
     prepared = subprocess.run(
         [sys.executable, "-m", "benchmark", "prepare", "--profile", "smoke", "--preview",
          str(tmp_path_factory.mktemp("smoke-preview"))],

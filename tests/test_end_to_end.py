@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from benchmark.records import media_settings, read_record
 
@@ -34,6 +35,13 @@ def test_smoke_run_writes_a_complete_record(tmp_path, smoke_env):
     assert log.is_file() and record["training_log"].startswith("logs/")
     assert record["provenance"]["lock"]["file"] == "requirements.lock"
     assert record["provenance"]["lock"]["sha256"]
+    hardware = record["provenance"]["hardware"]
+    assert hardware["usable_cpus"] >= 1 and hardware["torch_threads"] >= 1
+    assert len(hardware["load_at_start"]) == 3  # 1-, 5- and 15-minute load averages
+    stages = record["timing"]["stages"]  # where evaluation time went, self seconds per stage
+    assert {"sample", "evaluate/decode/image", "evaluate/metric/fid", "checkpoints"} <= set(stages)
+    assert record["timing"]["curve_eval_s"] == pytest.approx(
+        sum(s for path, s in stages.items() if path.startswith("checkpoints")), abs=0.01)
     assert set(record["references"]) == {"oracle", "chance"}
     ids = set(record["metrics"])
     per_column = {f"image.attr_acc_{column}[judge:scenes-v1]"

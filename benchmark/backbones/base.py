@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import Modality
+from benchmark.core.stage_clock import timed
 
 Media = list[str] | np.ndarray
 """Captions, ``uint8 [B, H, W, 3]`` images or ``float32 [B, S]`` waveforms."""
@@ -98,9 +99,10 @@ class Backbone(nn.Module):
     def decode(self, z: Tensor) -> Media:
         """Standardized embeddings ``[B, D]`` -> media (``B`` items)."""
         self.eval()
-        u = z.float() * self.latent_std + self.latent_mean
-        output = torch.cat([self.reconstruct(chunk) for chunk in u.split(self.batch_size)])
-        return self.render(output)
+        with timed(f"decode/{self.modality}"):
+            u = z.float() * self.latent_std + self.latent_mean
+            output = torch.cat([self.reconstruct(chunk) for chunk in u.split(self.batch_size)])
+            return self.render(output)
 
     def extra_repr(self) -> str:
         return f"modality={self.modality!r}, dim={self.dim}"

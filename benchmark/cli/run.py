@@ -59,13 +59,21 @@ class RunCommand(Command):
 
 
 def _run(configs: list[RunConfig]) -> int:
-    """Run ``configs`` (one training) and print each record; when the run raises anything
-    but a UserError or an interrupt, print the traceback, write a ``failed`` record per
-    config with its last lines, and return RUN_FAILED."""
+    """Run ``configs`` (one training) with :func:`run_threads` torch threads and print each
+    record; when the run raises anything but a UserError or an interrupt, print the
+    traceback, write a ``failed`` record per config with its last lines, and return
+    RUN_FAILED."""
+    import torch
+
+    from benchmark.core.threads import run_threads
+    from benchmark.preparation import stage
     from benchmark.records import failed_record, write_record
     from benchmark.runner import run_tasks
     from benchmark.summary import run_table
 
+    threads, why = run_threads()
+    torch.set_num_threads(threads)
+    stage(f"{threads} torch thread{'s' if threads > 1 else ''} ({why}; OMP_NUM_THREADS=N sets it)")
     try:
         results = run_tasks(configs)
     except UserError:

@@ -1,0 +1,73 @@
+"""The bare PyTorch training loop that the harness's training path is measured against.
+
+It does what Lightning's automatic optimisation does for an anybench method, and nothing
+else: for each batch of :func:`benchmark.embeddings.training_loader` (the same shuffle, the
+same order), ``loss = method.loss(batch)``, ``loss.backward()``, ``optimizer.step()``,
+``optimizer.zero_grad()`` and one step of the learning-rate schedule; a batch the method
+cannot learn from (``has_signal`` false) takes no backward pass but still counts as a step,
+as in the harness. No budget meter, no FLOP probe, no logging, no checkpoint copies.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pytorch_lightning as pl
+import torch
+
+from benchmark.embeddings import EmbeddedSplit, training_loader
+from methods import METHODS
+
+METHOD_NAMES = tuple(METHODS.names())
+
+
+@dataclass(frozen=True)
+class BareTraining:
+    """Steps taken, the wall-clock seconds they took and the method they trained."""
+
+    steps: int
+    seconds: float
+    method: pl.LightningModule
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.steps / self.seconds
+
+
+def build_method(name: str, dims: dict[str, int], seed: int, preset: str = "tiny",
+                 **overrides) -> pl.LightningModule:
+    """A method built as ``run --protocol suite`` builds it (every task it serves), with the
+    same seeding of its initial weights."""
+    pl.seed_everything(seed, verbose=False)
+    return METHODS.get(name)(dims, preset=preset, tasks=None, **overrides)
+
+
+def train_bare(method: pl.LightningModule, train: EmbeddedSplit, batch_size: int, seed: int,
+               steps: int) -> BareTraining:
+    """``steps`` optimizer steps of ``method`` on ``train`` with a hand-written loop; the
+    clock starts before the optimizer is built and stops after the last step."""
+    started = time.perf_counter()
+    configured = method.configure_optimizers()
+    optimizer = configured["optimizer"]
+    scheduler = configured["lr_scheduler"]["scheduler"]
+    method.train()
+    loader = training_loader(train, batch_size, seed)  # one loader: each epoch reshuffles
+    taken = 0
+    while taken < steps:
+        for batch in loader:
+            if method.has_signal(batch):
+                method.loss(batch).backward()
+                optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            scheduler.step()
+            taken += 1
+            if taken == steps:
+                break
+    return BareTraining(steps, time.perf_counter() - started, method)
+
+
+def parameters_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    """Whether two trainings ended in bit-identical weights (the loops did the same work)."""
+    left, right = a.state_dict(), b.state_dict()
+    return left.keys() == right.keys() and all(torch.equal(left[k], right[k]) for k in left)

@@ -1,0 +1,35 @@
+"""A run's thread count: OMP_NUM_THREADS when given, else the CPUs idle at its start."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.core import threads
+
+
+def test_omp_num_threads_decides_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads.run_threads() == (3, "OMP_NUM_THREADS")
+
+
+@pytest.mark.parametrize(("usable", "busy", "expected"),
+                         [(2, 0.1, 2), (2, 0.9, 1), (2, 2.0, 1), (8, 2.6, 5)])
+def test_otherwise_the_usable_cpus_not_busy_and_at_least_one(
+        monkeypatch: pytest.MonkeyPatch, usable: int, busy: float, expected: int) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(threads, "usable_cpus", lambda: usable)
+    monkeypatch.setattr(threads, "busy_cpus", lambda window_s=0.25: busy)
+    count, why = threads.run_threads()
+    assert count == expected and f"{usable} usable CPUs" in why
+
+
+def test_busy_cpus_sees_a_spinning_neighbour() -> None:
+    import subprocess
+    import sys
+
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        assert threads.busy_cpus(window_s=1.0) >= 0.5
+    finally:
+        spinner.kill()
+        spinner.wait()
