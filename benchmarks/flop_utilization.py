@@ -21,19 +21,14 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
-from pathlib import Path
-from tempfile import TemporaryDirectory
 
 import torch
-from bare_loop import METHOD_NAMES, build_method
 from torch.utils._python_dispatch import TorchDispatchMode
+from training_paths import METHOD_NAMES, build_method, harness_training
 
 from benchmark.budget import training_flops_per_step
-from benchmark.core.config import RunConfig
 from benchmark.embeddings import training_loader
 from benchmark.preparation import prepare_inputs
-from benchmark.resolution import resolve
-from benchmark.runner import train_method
 
 aten = torch.ops.aten
 MATMULS = {aten.mm.default: "mm", aten.addmm.default: "addmm", aten.bmm.default: "bmm"}
@@ -121,10 +116,7 @@ def main() -> None:
         batch = next(b for b in training_loader(train, batch_size, 0) if method.has_signal(b))
         shapes = step_matmuls(method, batch)
         counted = training_flops_per_step(method, batch)
-        config = RunConfig(method=name, task="text2image", protocol="suite",
-                           budget=f"steps={args.steps}", progress=False)
-        with TemporaryDirectory() as log_dir:
-            meter = train_method(config, resolve(config), inputs, Path(log_dir)).meter
+        meter = harness_training(name, args.steps, inputs, seed=0)[1].meter
         achieved = meter.flops / meter.seconds
         peak = own_shapes_peak(shapes)
         matmul = sum(matmul_flops(shape) * count for shape, count in shapes.items())

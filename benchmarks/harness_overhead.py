@@ -4,7 +4,7 @@ For each method's tiny preset on the embedded default's training embeddings, the
 number of optimizer steps on the same batches in the same order is taken twice in this
 process: by :func:`benchmark.runner.train_method` (Lightning's Trainer, the budget meter,
 the FLOP probe, the checkpoint copies, the training log) and by the hand-written loop of
-``benchmarks/bare_loop.py``. Both clocks cover everything from building the optimizer (and,
+``benchmarks/training_paths.py``. Both clocks cover everything from building the optimizer (and,
 for the harness, the Trainer and the FLOP probe) to the last step. The ratio
 harness/bare is what the harness costs; 1.0 is free. The two trainings are repeated
 alternately and the median of each is used, and the script says whether the two ended in
@@ -18,30 +18,17 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
-import time
-from pathlib import Path
 
 import torch
-from bare_loop import METHOD_NAMES, build_method, parameters_equal, train_bare
+from training_paths import (
+    METHOD_NAMES,
+    build_method,
+    harness_training,
+    parameters_equal,
+    train_bare,
+)
 
-from benchmark.core.config import RunConfig
 from benchmark.preparation import prepare_inputs
-from benchmark.resolution import resolve
-from benchmark.runner import train_method
-
-
-def harness_training(method: str, steps: int, inputs, seed: int) -> tuple[float, float, object]:
-    """Wall-clock seconds of the harness's training path for ``steps`` steps, the seconds
-    its own budget clock counted, and the trained method."""
-    config = RunConfig(method=method, task="text2image", seed=seed, protocol="suite",
-                       budget=f"steps={steps}", progress=False)
-    resolved = resolve(config)
-    with tempfile.TemporaryDirectory() as log_dir:
-        started = time.perf_counter()
-        trained = train_method(config, resolved, inputs, Path(log_dir))
-        wall = time.perf_counter() - started
-    return wall, trained.meter.seconds, trained.method
 
 
 def main() -> None:
@@ -66,11 +53,11 @@ def main() -> None:
             method = build_method(name, inputs.dims, seed)
             batch_size = min(method.config.batch_size, len(train))
             bare = train_bare(method, train, batch_size, seed, args.steps)
-            wall, clocked, trained = harness_training(name, args.steps, inputs, seed)
+            wall, trained = harness_training(name, args.steps, inputs, seed)
             bare_s.append(bare.seconds)
             harness_s.append(wall)
-            loop_s.append(clocked)
-            same = parameters_equal(bare.method, trained) if same is None else same
+            loop_s.append(trained.meter.seconds)
+            same = parameters_equal(bare.method, trained.method) if same is None else same
         bare_rate = args.steps / statistics.median(bare_s)
         harness_rate = args.steps / statistics.median(harness_s)
         loop_rate = args.steps / statistics.median(loop_s)

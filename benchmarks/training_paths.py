@@ -1,8 +1,11 @@
-"""The bare PyTorch training loop that the harness's training path is measured against.
+"""The two training paths the benchmarks compare: the harness's and a bare PyTorch loop.
 
-It does what Lightning's automatic optimisation does for an anybench method, and nothing
-else: for each batch of :func:`benchmark.embeddings.training_loader` (the same shuffle, the
-same order), ``loss = method.loss(batch)``, ``loss.backward()``, ``optimizer.step()``,
+:func:`harness_training` trains through :func:`benchmark.runner.train_method`, exactly as
+``run`` does (Lightning's Trainer, the budget meter, the FLOP probe, the checkpoint copies,
+the training log). :func:`train_bare` does what Lightning's automatic optimisation does
+for an anybench method, and nothing else: for each batch of
+:func:`benchmark.embeddings.training_loader` (the same shuffle, the same order),
+``loss = method.loss(batch)``, ``loss.backward()``, ``optimizer.step()``,
 ``optimizer.zero_grad()`` and one step of the learning-rate schedule; a batch the method
 cannot learn from (``has_signal`` false) takes no backward pass but still counts as a step,
 as in the harness. No budget meter, no FLOP probe, no logging, no checkpoint copies.
@@ -10,13 +13,18 @@ as in the harness. No budget meter, no FLOP probe, no logging, no checkpoint cop
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 
+from benchmark.core.config import RunConfig
 from benchmark.embeddings import EmbeddedSplit, training_loader
+from benchmark.resolution import resolve
+from benchmark.runner import TrainedMethod, train_method
 from methods import METHODS
 
 METHOD_NAMES = tuple(METHODS.names())
@@ -65,6 +73,20 @@ def train_bare(method: pl.LightningModule, train: EmbeddedSplit, batch_size: int
             if taken == steps:
                 break
     return BareTraining(steps, time.perf_counter() - started, method)
+
+
+def harness_training(method: str, steps: int, inputs, seed: int) -> tuple[float, TrainedMethod]:
+    """``steps`` optimizer steps of ``method`` (suite protocol, tiny preset) through the
+    harness's training path, its log in a temporary folder; returns the wall-clock seconds
+    of the whole path (Trainer set-up and FLOP probe included) and the trained method with
+    its budget meter."""
+    config = RunConfig(method=method, task="text2image", seed=seed, protocol="suite",
+                       budget=f"steps={steps}", progress=False)
+    resolved = resolve(config)
+    with tempfile.TemporaryDirectory() as log_dir:
+        started = time.perf_counter()
+        trained = train_method(config, resolved, inputs, Path(log_dir))
+        return time.perf_counter() - started, trained
 
 
 def parameters_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
