@@ -13,7 +13,7 @@ import copy
 import logging
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +55,7 @@ from metrics.evaluators.evaluator_set import (
     pretrained_evaluators,
 )
 from metrics.spec import Media
-from metrics.value import MetricValue
+from metrics.value import MetricValue, point_estimates
 
 
 def _quiet_lightning() -> None:
@@ -336,15 +336,21 @@ def _score_checkpoint(checkpoint: dict, trained: TrainedMethod, sampling: Sampli
                       final: Scores, task: Task, inputs, reference: RealReference, seed: int
                       ) -> dict:
     """One point of the quality-vs-compute curve: the checkpoint's budget figures and the
-    scores of what it generates (the last checkpoint is the trained model: ``final``)."""
+    values of what it generates (the last checkpoint is the trained model: ``final``).
+
+    Points carry values and n only: nothing reads a curve's intervals, and resampling them
+    (a Fréchet distance's 100 square roots above all) cost more than the values."""
     figures = {k: v for k, v in checkpoint.items() if k != "weights"}
     if checkpoint is trained.meter.checkpoints[-1]:
-        return {**figures, "metrics": _as_dicts(final.values)}
+        values = {name: replace(value, ci_low=None, ci_high=None)
+                  for name, value in final.values.items()}
+        return {**figures, "metrics": _as_dicts(values)}
     snapshot = copy.deepcopy(trained.method)
     snapshot.load_state_dict(checkpoint["weights"])
     with timed("sample"):
         generated = sampling.generate(snapshot)
-    at_checkpoint, _ = _score_outputs(generated, task, inputs.backbones, reference, seed)
+    with point_estimates():
+        at_checkpoint, _ = _score_outputs(generated, task, inputs.backbones, reference, seed)
     return {**figures, "metrics": _as_dicts(at_checkpoint.values)}
 
 

@@ -45,7 +45,7 @@ from pycocoevalcap.cider.cider import Cider
 from scipy.stats import bootstrap
 
 from metrics.spec import MetricInputs, MetricSpec
-from metrics.value import MetricValue, mean_with_bootstrap
+from metrics.value import MetricValue, intervals_wanted, mean_with_bootstrap
 
 BLEU_ORDER = 4
 """BLEU uses n-grams of orders 1..BLEU_ORDER."""
@@ -184,6 +184,8 @@ def bleu4(
     value = float(corpus[BLEU_ORDER - 1])
     per_sample = np.asarray(per_caption[BLEU_ORDER - 1], dtype=np.float64)
     stats = _cooked_statistics(gts, res)
+    if not intervals_wanted():
+        return MetricValue(value, len(stats), per_sample=per_sample)
     if np.all(stats == stats[0]):  # every resample is the same corpus
         return MetricValue(value, len(stats), value, value, per_sample)
 

@@ -13,6 +13,11 @@ We solve the non-negative least squares ourselves rather than call librosa's
 far from the optimum: on the scenes test clips, the round trip's log-mel error was 1.11
 with it and 0.10 with 100 batched projected-gradient steps (6 ms per clip).
 
+Both steps work through the clips in cache-sized blocks (``NNLS_COLUMNS`` frames,
+``GRIFFIN_LIM_CLIPS`` clips): every frame and every clip is solved independently, so the
+output is bit-for-bit that of one call on the whole batch, in 0.59x (NNLS) and 0.61x
+(Griffin-Lim) of the time on one core (1,000 clips: 10.1 -> 5.9 s and 10.8 -> 6.6 s).
+
 Griffin-Lim runs 16 iterations. Measured on the scenes test clips against 32: oracle
 FAD[judge] 0.208 vs 0.214 (bootstrap interval +-0.23), a noisier oracle 1.567 vs 1.533
 (+-0.95), identical attribute accuracy (1.000, 0.971), and 23 s instead of 34 s per
@@ -25,6 +30,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+NNLS_COLUMNS = 4_096
+"""Frames per block (at most 2x this, at least this unless fewer in all) of the
+non-negative least squares: its iterates stay in cache."""
+GRIFFIN_LIM_CLIPS = 16
+"""Clips per Griffin-Lim call (their spectrograms stay in cache)."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +89,18 @@ class LogMel:
         # Griffin-Lim starts from random phases; librosa draws them from a fresh unseeded
         # generator unless given one, which made every decode (and so every audio metric)
         # differ between calls. A fixed seed makes decoding a function of its input.
-        audio = librosa.griffinlim(
-            np.sqrt(self.power_spectrogram(mel)), n_iter=c.griffin_lim_iters,
-            hop_length=c.hop_length, window="hann", center=True, pad_mode="constant",
-            length=num_samples, random_state=np.random.default_rng(c.griffin_lim_seed),
-        )
+        # Blocks along the clip axis draw their phases one after another from the one
+        # generator, the same numbers a single call would draw for the whole batch.
+        magnitude = np.sqrt(self.power_spectrogram(mel))
+        phases = np.random.default_rng(c.griffin_lim_seed)
+        audio = np.concatenate([
+            librosa.griffinlim(
+                magnitude[i : i + GRIFFIN_LIM_CLIPS], n_iter=c.griffin_lim_iters,
+                hop_length=c.hop_length, window="hann", center=True, pad_mode="constant",
+                length=num_samples, random_state=phases,
+            )
+            for i in range(0, len(magnitude), GRIFFIN_LIM_CLIPS)
+        ]) if len(magnitude) else np.zeros((0, num_samples), dtype=np.float32)
         return np.clip(audio, -1.0, 1.0).astype(np.float32)
 
     def power_spectrogram(self, mel: np.ndarray) -> np.ndarray:
@@ -91,12 +109,26 @@ class LogMel:
         Projected gradient descent, S <- max(0, S - (F^T F S - F^T mel) / L) with L the
         largest eigenvalue of F^T F, started from the clipped pseudo-inverse solution.
         """
-        # All frames of all clips as the columns of one matrix: one large matrix product
-        # per step instead of one small product per clip (1.2x faster here, one thread).
+        # All frames of all clips as the columns of one matrix, solved in blocks of columns
+        # with every step in place: a few large matrix products per block, no temporaries.
         *batch, n_mels, frames = mel.shape
         columns = np.moveaxis(mel, -2, 0).reshape(n_mels, -1)
-        target = self._filters_t @ columns
-        power = np.clip(self._pinv @ columns, 0.0, None)
+        # Near-equal blocks, none narrower than NNLS_COLUMNS / 2: the BLAS may round a very
+        # narrow product differently from a wide one (tests/test_logmel_blocks.py).
+        blocks = max(1, columns.shape[1] // NNLS_COLUMNS)
+        power = np.concatenate([self._solve_block(block)
+                                for block in np.array_split(columns, blocks, axis=1)], axis=1)
+        return np.moveaxis(power.reshape(len(power), *batch, frames), 0, -2)
+
+    def _solve_block(self, mel_columns: np.ndarray) -> np.ndarray:
+        """The projected gradient steps of :meth:`power_spectrogram` on ``[n_mels, k]``."""
+        target = self._filters_t @ mel_columns
+        power = np.clip(self._pinv @ mel_columns, 0.0, None)
+        step = np.empty_like(power)
         for _ in range(self.config.nnls_iters):
-            power = np.clip(power - self._step * (self._gram @ power - target), 0.0, None)
-        return np.moveaxis(power.reshape(-1, *batch, frames), 0, -2)
+            np.matmul(self._gram, power, out=step)
+            step -= target
+            step *= self._step
+            power -= step
+            np.clip(power, 0.0, None, out=power)
+        return power
