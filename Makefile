@@ -23,8 +23,11 @@ $(STAMP): $(LOCK) pyproject.toml
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=2 $(BIN)/python -m benchmark run --method flowbind --task audio2image
 
+# The test files spread over one pytest-xdist worker per usable CPU (each test file stays on
+# one worker, so a module's fixtures are built once); TEST_JOBS=1 runs them in one process.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile
 
 test-slow: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m slow

@@ -119,6 +119,23 @@ class RealReference:
             return f"no real {modality} media: the dataset holds precomputed embeddings"
         return f"no real {modality} media for every test item"
 
+    def first(self, items: int) -> RealReference:
+        """The reference of the first ``items`` test items alone (itself when that is all of
+        them), with the same evaluators and metric specs and views of its own."""
+        if items < 1:
+            raise ValueError(f"a reference needs at least one test item, not {items}")
+        if items >= len(next(iter(self.embeddings.values()))):
+            return self
+        return RealReference(
+            test=None if self.test is None else self.test.subset(np.arange(items)),
+            embeddings={m: z[:items] for m, z in self.embeddings.items()},
+            evaluators=self.evaluators,
+            embedding_evaluator=self.embedding_evaluator,
+            metrics=self.metrics,
+            labels=None if self.labels is None else self.labels[:items],
+            label_names=self.label_names,
+        )
+
     def view(self, key: tuple, modality: Modality, make: Callable[[Media], Media]) -> Media:
         """``make(real media of modality)``, memoized under ``key``; the caller has checked
         :meth:`has_media`."""

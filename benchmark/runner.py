@@ -324,34 +324,57 @@ def _evaluate_task(config: RunConfig, resolved_run: ResolvedRun, trained: Traine
 
         stage("scoring the checkpoints at fractions of the budget (quality vs compute)")
         with timed("checkpoints"):
-            curve = [_score_checkpoint(checkpoint, trained, sampling, scores, task, inputs,
-                                       reference, config.seed)
-                     for checkpoint in trained.meter.checkpoints]
+            curve = _quality_curve(trained, sampling, scores, task, inputs, reference,
+                                   config.seed)
     timing = {"sample_s": clock.inclusive("sample"), "eval_s": clock.inclusive("evaluate"),
               "curve_eval_s": clock.inclusive("checkpoints"), "stages": clock.rounded()}
     return Evaluated(sampling, scores, references, decoded, curve, nfe, timing)
 
 
-def _score_checkpoint(checkpoint: dict, trained: TrainedMethod, sampling: Sampling,
-                      final: Scores, task: Task, inputs, reference: RealReference, seed: int
-                      ) -> dict:
-    """One point of the quality-vs-compute curve: the checkpoint's budget figures and the
-    values of what it generates (the last checkpoint is the trained model: ``final``).
+CURVE_ITEMS = 250
+"""Test items the quality-vs-compute checkpoints are scored on: the first 250 (all of them
+in a smaller test set). A quarter of the default profile's 1,000 cuts the curve's cost
+(3 decodes of every test item, most of an audio run's evaluation) about 3x; every point
+of one curve, the final model's included, is scored on the same items, so its values
+compare with each other (a Fréchet distance moves with n), not with the record's
+``metrics``, which are over every test item."""
 
-    Points carry values and n only: nothing reads a curve's intervals, and resampling them
-    (a Fréchet distance's 100 square roots above all) cost more than the values."""
-    figures = {k: v for k, v in checkpoint.items() if k != "weights"}
-    if checkpoint is trained.meter.checkpoints[-1]:
-        values = {name: replace(value, ci_low=None, ci_high=None)
-                  for name, value in final.values.items()}
-        return {**figures, "metrics": _as_dicts(values)}
+
+def _quality_curve(trained: TrainedMethod, sampling: Sampling, final: Scores, task: Task,
+                   inputs, reference: RealReference, seed: int) -> list[dict]:
+    """The quality-vs-compute curve: per kept checkpoint, its budget figures and the values
+    (no intervals: nothing reads a curve's, and resampling them cost more than the values,
+    ``metrics.value.point_estimates``) of what it generates for the first
+    :data:`CURVE_ITEMS` test items. With no more test items than that, the final point is
+    the final model's scores themselves."""
+    items = min(CURVE_ITEMS, len(next(iter(sampling.sources.values()))))
+    subset = reference.first(items)
+    sources = {m: z[:items] for m, z in sampling.sources.items()}
+    on_subset = replace(sampling, sources=sources)
+    curve = []
+    for checkpoint in trained.meter.checkpoints:
+        figures = {k: v for k, v in checkpoint.items() if k != "weights"}
+        if subset is reference and checkpoint is trained.meter.checkpoints[-1]:
+            values = {name: replace(value, ci_low=None, ci_high=None)
+                      for name, value in final.values.items()}
+        else:
+            values = _checkpoint_values(checkpoint, trained, on_subset, task, inputs,
+                                        subset, seed)
+        curve.append({**figures, "metrics": _as_dicts(values)})
+    return curve
+
+
+def _checkpoint_values(checkpoint: dict, trained: TrainedMethod, sampling: Sampling,
+                       task: Task, inputs, reference: RealReference, seed: int
+                       ) -> dict[str, MetricValue]:
+    """The metric values (no intervals) of what the checkpoint's weights generate."""
     snapshot = copy.deepcopy(trained.method)
     snapshot.load_state_dict(checkpoint["weights"])
     with timed("sample"):
         generated = sampling.generate(snapshot)
     with point_estimates():
-        at_checkpoint, _ = _score_outputs(generated, task, inputs.backbones, reference, seed)
-    return {**figures, "metrics": _as_dicts(at_checkpoint.values)}
+        scores, _ = _score_outputs(generated, task, inputs.backbones, reference, seed)
+    return scores.values
 
 
 def _parameters(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMethod

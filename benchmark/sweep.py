@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 from benchmark.core import exit_codes
 from benchmark.core.config import RunConfig
 from benchmark.core.errors import RefusedTask
+from benchmark.core.threads import usable_cpus
 from benchmark.records import RunRecord, failed_record, write_record
 from benchmark.resolution import resolve
 from benchmark.results_folder import ok_run_keys, prepare, print_warnings, read_runs
@@ -138,8 +139,9 @@ class GroupResult:
 def threads_per_run(jobs: int, threads: int | None = None) -> int:
     """Torch threads each run of a sweep computes with: ``threads`` when given (``check``
     passes its baseline's, so the numbers do not depend on the machine's core count), else
-    the CPU's cores shared among the ``jobs`` runs at a time."""
-    return threads or max(1, (os.cpu_count() or 1) // jobs)
+    the CPUs this process may use (its affinity mask, as for a plain run) shared among the
+    ``jobs`` runs at a time."""
+    return threads or max(1, usable_cpus() // jobs)
 
 
 def build_caches(configs: Sequence[RunConfig], progress: bool) -> None:

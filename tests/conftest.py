@@ -5,6 +5,10 @@
 - methods: partially paired embedding batches, Lightning training, linear-Gaussian
   known answers
 - datasets and caches: smoke caches built once per test session
+
+Under pytest-xdist (``make test`` runs ``-n 2``) each worker computes with its share of the
+usable CPUs: ``OMP_NUM_THREADS`` is set before numpy and torch start their thread pools, so
+two workers never run more threads than there are cores.
 """
 
 from __future__ import annotations
@@ -14,15 +18,22 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmark.core.threads import usable_cpus
+
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(
+        1, usable_cpus() // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+
+# Imported after the thread count is set: numpy and torch read it when they load.
 import pytest
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
 from benchmark.core.modalities import MODALITIES
-from benchmark.core.threads import usable_cpus
 
 if TYPE_CHECKING:
     import pytorch_lightning as pl
@@ -184,17 +195,34 @@ GAUSSIAN_4_TO_6 = LinearGaussian(
 @pytest.fixture(scope="session")
 def smoke_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment for ``python -m benchmark`` subprocesses on the smoke profile: its
-    ``ANYBENCH_CACHE`` is a session folder that ``prepare --profile smoke`` filled once
-    (dataset, backbones, judges, embeddings), so every run and sweep finds them cached.
-    ``OMP_NUM_THREADS`` fixes a ``run``'s thread count (it would otherwise follow the load
-    at its start: benchmark/core/threads.py), so runs compared with each other compute
-    alike."""
-    cache = tmp_path_factory.mktemp("smoke-cache")
+    ``ANYBENCH_CACHE`` is a folder that ``prepare --profile smoke`` filled once (dataset,
+    backbones, judges, embeddings), so every run and sweep finds them cached. The folder is
+    ``ANYBENCH_TEST_CACHE`` when set (CI passes its cache, so its drift check finds the
+    smoke caches built), else one shared by this session's xdist workers; a file lock lets
+    one worker build while the other waits. ``OMP_NUM_THREADS`` fixes a ``run``'s thread
+    count (it would otherwise follow the load at its start: benchmark/core/threads.py), so
+    runs compared with each other compute alike."""
+    cache = _smoke_cache_folder(tmp_path_factory)
     env = {"OMP_NUM_THREADS": str(usable_cpus()), **os.environ, "ANYBENCH_CACHE": str(cache)}
-    prepared = subprocess.run(
-        [sys.executable, "-m", "benchmark", "prepare", "--profile", "smoke", "--preview",
-         str(tmp_path_factory.mktemp("smoke-preview"))],
-        capture_output=True, text=True, env=env, timeout=600,
-    )
+    from filelock import FileLock
+
+    with FileLock(f"{cache}.lock"):
+        prepared = subprocess.run(
+            [sys.executable, "-m", "benchmark", "prepare", "--profile", "smoke", "--preview",
+             str(tmp_path_factory.mktemp("smoke-preview"))],
+            capture_output=True, text=True, env=env, timeout=900,
+        )
     assert prepared.returncode == 0, prepared.stderr[-3000:]
     return env
+
+
+def _smoke_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``ANYBENCH_TEST_CACHE``, else a folder of this session (under xdist: the workers'
+    common base folder)."""
+    if os.environ.get("ANYBENCH_TEST_CACHE"):
+        return Path(os.environ["ANYBENCH_TEST_CACHE"]).resolve()
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return tmp_path_factory.mktemp("smoke-cache")
+    folder = tmp_path_factory.getbasetemp().parent / "smoke-cache"
+    folder.mkdir(exist_ok=True)
+    return folder

@@ -33,3 +33,16 @@ def test_busy_cpus_sees_a_spinning_neighbour() -> None:
     finally:
         spinner.kill()
         spinner.wait()
+
+
+@pytest.mark.parametrize(("usable", "jobs", "given", "expected"),
+                         [(4, 2, None, 2), (3, 2, None, 1), (1, 4, None, 1), (64, 2, 3, 3)])
+def test_a_sweep_shares_the_usable_cpus_among_its_jobs(
+        monkeypatch: pytest.MonkeyPatch, usable: int, jobs: int, given: int | None,
+        expected: int) -> None:
+    """The affinity mask, not the machine's core count (a container or taskset share)."""
+    from benchmark import sweep
+
+    monkeypatch.setattr(sweep, "usable_cpus", lambda: usable)
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    assert sweep.threads_per_run(jobs, given) == expected

@@ -1,7 +1,8 @@
 """The report's seaborn figures (PNG), drawn from the tidy results and the records' curves.
 
     quality_vs_compute.png   per task, the quality metric at 1/8, 1/4, 1/2 and all of the
-                             budget (samples seen), mean and sd band over seeds
+                             budget (samples seen), mean and sd band over seeds, scored on
+                             the curve's first test items (benchmark/runner.py)
     loss_curves.png          drawn by benchmark/report/loss_curves.py (its caption is here)
     params_vs_quality.png    per task, parameters to serve the suite (log) against
                              attribute accuracy, sd bars over seeds
@@ -145,7 +146,8 @@ def metric_bars(results: pd.DataFrame, metrics: tuple[str, ...], path: Path,
 
 CAPTIONS = {
     "quality_vs_compute.png": "Quality at 1/8, 1/4, 1/2 and all of the training budget "
-                              "(mean and sd band over seeds).",
+                              "(mean and sd band over seeds), every point scored on the "
+                              "same first test items (n in the records' curves).",
     "loss_curves.png": "Training loss against samples seen, from each run's training log "
                        "(mean over seeds, band from the lowest to the highest seed; each "
                        "method's own objective, so compare shapes, not heights); a dot "
