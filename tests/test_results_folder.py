@@ -33,6 +33,14 @@ ATTR = "image.attr_acc[judge:scenes-v1]"
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def no_cache_builds(monkeypatch):
+    """Every sweep here runs stand-in commands that read no cache: building the smoke
+    caches first (``sweep.build_caches``) would only cost time, and on a busy machine
+    outlast the claims these tests hold in other processes."""
+    monkeypatch.setattr(sweep, "build_caches", lambda configs, progress: None)
+
+
 def _configs(folder: Path, seeds=(0, 1)) -> list[RunConfig]:
     return [RunConfig("flowbind", "text2image", seed=seed, profile="smoke", results_dir=folder)
             for seed in seeds]
@@ -298,7 +306,7 @@ def test_a_sweep_skips_a_run_another_process_holds_and_hands_its_own_claims_down
     elsewhere = subprocess.Popen(  # another process holding seed 1's claim
         [sys.executable, "-c", "import sys, time; from pathlib import Path; "
          "from benchmark.run_claims import try_claim; "
-         "claim = try_claim(Path(sys.argv[1]), sys.argv[2]); print(flush=True); time.sleep(60)",
+         "claim = try_claim(Path(sys.argv[1]), sys.argv[2]); print(flush=True); time.sleep(600)",
          str(tmp_path), busy], stdout=subprocess.PIPE, text=True)
     try:
         elsewhere.stdout.readline()
