@@ -27,7 +27,7 @@ demo: $(STAMP)
 # one worker, so a module's fixtures are built once); TEST_JOBS=1 runs them in one process.
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile --durations=15
 
 test-slow: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m slow
