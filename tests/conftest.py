@@ -192,6 +192,17 @@ GAUSSIAN_4_TO_6 = LinearGaussian(
 # ------------------------------------------------------------------- datasets and caches
 
 
+@pytest.fixture
+def no_cache_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For sweeps whose runs are stand-in commands that read no cache: skip building the
+    configs' caches first (``sweep.build_caches``). On a fresh clone that build is the
+    default profile's whole pipeline (minutes), and on a busy machine it can outlast a
+    claim a test holds in another process."""
+    from benchmark import sweep
+
+    monkeypatch.setattr(sweep, "build_caches", lambda configs, progress: None)
+
+
 @pytest.fixture(scope="session")
 def smoke_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment for ``python -m benchmark`` subprocesses on the smoke profile: its

@@ -29,16 +29,11 @@ from benchmark.results_folder import prepare, read_runs
 from benchmark.run_claims import holder_pid, try_claim
 from benchmark.staging import STAGING_FOLDER, clean_abandoned, staging
 
+# The sweeps here run stand-in commands that read no cache (conftest: no_cache_builds).
+pytestmark = pytest.mark.usefixtures("no_cache_builds")
+
 ATTR = "image.attr_acc[judge:scenes-v1]"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def no_cache_builds(monkeypatch):
-    """Every sweep here runs stand-in commands that read no cache: building the smoke
-    caches first (``sweep.build_caches``) would only cost time, and on a busy machine
-    outlast the claims these tests hold in other processes."""
-    monkeypatch.setattr(sweep, "build_caches", lambda configs, progress: None)
 
 
 def _configs(folder: Path, seeds=(0, 1)) -> list[RunConfig]:

@@ -43,6 +43,7 @@ def test_sweep_runs_each_combination_once_and_resumes(tmp_path_factory, smoke_en
     assert len(list(results.glob("*.json"))) == 4
 
 
+@pytest.mark.usefixtures("no_cache_builds")
 def test_a_failing_run_gets_a_failed_record_and_the_sweep_goes_on(tmp_path, monkeypatch):
     def command(group):
         if group[0].seed == 1:
@@ -70,6 +71,7 @@ def test_plan_validates_every_combination_up_front():
         sweep.plan(["flowbnd"], ["audio2image"], [0])
 
 
+@pytest.mark.usefixtures("no_cache_builds")
 def test_suite_protocol_trains_once_per_method_and_seed(tmp_path, monkeypatch):
     commands = []
 
@@ -86,6 +88,7 @@ def test_suite_protocol_trains_once_per_method_and_seed(tmp_path, monkeypatch):
     assert {c.seed for c in commands[0]} in ({0}, {1})
 
 
+@pytest.mark.usefixtures("no_cache_builds")
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
 def test_an_interrupt_stops_the_runs_in_flight_and_records_nothing(stop_signal, tmp_path,
                                                                    monkeypatch):
