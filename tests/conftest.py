@@ -6,9 +6,9 @@
   known answers
 - datasets and caches: smoke caches built once per test session
 
-Under pytest-xdist (``make test`` runs ``-n 2``) each worker computes with its share of the
-usable CPUs: ``OMP_NUM_THREADS`` is set before numpy and torch start their thread pools, so
-two workers never run more threads than there are cores.
+Under pytest-xdist (``make test`` runs one worker per usable CPU) each worker computes
+with its share of the usable CPUs: ``OMP_NUM_THREADS`` is set before numpy and torch start
+their thread pools, so the workers never run more threads than there are cores.
 """
 
 from __future__ import annotations
