@@ -44,8 +44,12 @@ class BudgetCallback(pl.Callback):
     """Counts samples, steps, FLOPs and synchronized training seconds; stops training once
     the budget's own figure reaches its limit.
 
-    ``flops_per_step`` comes from :func:`training_flops_per_step`. Lightning's
-    ``max_time`` is not used: it counts validation and does not synchronize the device.
+    ``flops_per_step`` comes from :func:`training_flops_per_step`: one process's count
+    times the world size, as budgets are global (benchmark/distributed.py). Samples count
+    every process's rows; rank 0's decision to stop (its clock decides a ``seconds``
+    budget) is broadcast to all, so all stop on one step, and only rank 0 keeps the
+    checkpoints. Lightning's ``max_time`` is not used: it counts validation and does not
+    synchronize the device.
     """
 
     def __init__(self, budget: Budget, flops_per_step: int,
@@ -59,6 +63,7 @@ class BudgetCallback(pl.Callback):
         self.checkpoints: list[dict] = []
         self._started = 0.0
         self._paused = 0.0
+        self._world_size = 1
 
     @property
     def flops(self) -> int:
@@ -74,6 +79,7 @@ class BudgetCallback(pl.Callback):
         return self.figures()[self.budget.kind]
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._world_size = trainer.world_size
         _synchronize()
         self._started = time.perf_counter()
 
@@ -81,12 +87,15 @@ class BudgetCallback(pl.Callback):
                            outputs, batch: dict, batch_idx: int) -> None:
         _synchronize()
         self.seconds = time.perf_counter() - self._started - self._paused
-        self.samples += next(iter(batch["present"].values())).shape[0]
+        # every process's batch has the same number of rows (ShardedBatchSampler)
+        self.samples += next(iter(batch["present"].values())).shape[0] * self._world_size
         self.steps = trainer.global_step
         done = self.spent() >= self.budget.value
+        if self._world_size > 1:
+            done = trainer.strategy.broadcast(done, src=0)
         reached = [f for f in self.fractions[len(self.checkpoints):]
                    if done or self.spent() >= f * self.budget.value]
-        if reached:
+        if reached and trainer.is_global_zero:
             paused = time.perf_counter()
             weights = {k: v.detach().to("cpu", copy=True)
                        for k, v in pl_module.state_dict().items()}

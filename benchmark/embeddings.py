@@ -135,11 +135,31 @@ class BatchedEmbeddings(Dataset):
         return self.split.batch(torch.as_tensor(index))
 
 
-def training_loader(split: EmbeddedSplit, batch_size: int, seed: int) -> DataLoader:
-    """Shuffled full batches, reshuffled each epoch from a seeded generator."""
-    sampler = BatchSampler(
+class ShardedBatchSampler(BatchSampler):
+    """Full global batches of ``batch_size * world_size`` rows in ``sampler``'s order, of
+    which this ``rank`` yields rows ``[rank * batch_size, (rank + 1) * batch_size)``: the
+    ranks of one data-parallel training see disjoint rows of every global batch, and at
+    ``world_size`` 1 this is a plain ``BatchSampler(sampler, batch_size, drop_last=True)``.
+    """
+
+    def __init__(self, sampler: RandomSampler, batch_size: int, rank: int = 0,
+                 world_size: int = 1) -> None:
+        super().__init__(sampler, batch_size * world_size, drop_last=True)
+        self.rank_rows = slice(rank * batch_size, (rank + 1) * batch_size)
+
+    def __iter__(self):
+        for batch in super().__iter__():
+            yield batch[self.rank_rows]
+
+
+def training_loader(split: EmbeddedSplit, batch_size: int, seed: int, rank: int = 0,
+                    world_size: int = 1) -> DataLoader:
+    """Shuffled full batches of ``batch_size`` rows, reshuffled each epoch from a generator
+    seeded with ``seed``. Under data parallelism every rank draws the same permutation and
+    takes its own share of each global batch (:class:`ShardedBatchSampler`), so a run is
+    reproducible for a given world size."""
+    sampler = ShardedBatchSampler(
         RandomSampler(range(len(split)), generator=torch.Generator().manual_seed(seed)),
-        batch_size=batch_size,
-        drop_last=True,
+        batch_size, rank, world_size,
     )
     return DataLoader(BatchedEmbeddings(split), batch_size=None, sampler=sampler)

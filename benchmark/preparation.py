@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import Modality
+from benchmark.core.ranks import is_secondary_rank
 from benchmark.data.dataset import Dataset
 from benchmark.embeddings import EmbeddedSplit
 from benchmark.profiles import Profile
@@ -75,7 +76,10 @@ class PreparedInputs:
 
 
 def stage(message: str) -> None:
-    """One line on stderr saying which stage of the pipeline starts."""
+    """One line on stderr saying which stage of the pipeline starts (not from a secondary
+    rank of a multi-process training: rank 0 says it)."""
+    if is_secondary_rank():
+        return
     print(f"[anybench] {message}", file=sys.stderr, flush=True)
 
 

@@ -64,6 +64,9 @@ class RunRecord:
     content hash, and item counts per split and pair group).
     ``skipped_metrics`` maps ``{subject}.{metric}`` to why a registered metric that applies
     to the task was not scored (no decoded media, no labels, no evaluator for a pair...).
+    ``distributed`` says how the training ran (benchmark/distributed.py): Lightning's
+    accelerator, strategy and precision, the world size, nodes and every process's device
+    name; empty in records made before it was kept.
     """
 
     run_id: str
@@ -93,6 +96,7 @@ class RunRecord:
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
     skipped_metrics: dict[str, str] = field(default_factory=dict)
+    distributed: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"

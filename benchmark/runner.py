@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -26,9 +27,11 @@ from benchmark.core.config import RunConfig
 from benchmark.core.errors import NonFiniteOutput, UserError
 from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.media_split import MediaSplit
+from benchmark.core.ranks import is_secondary_rank
 from benchmark.core.stage_clock import StageClock, timed
 from benchmark.core.tasks import Task, all_tasks
 from benchmark.core.threads import load_average
+from benchmark.distributed import TrainingData, TrainingEngine, trainer_arguments
 from benchmark.efficiency import function_evaluations_per_item, peak_memory_mb
 from benchmark.evaluation import RealReference, Scores, score_target
 from benchmark.preparation import stage
@@ -97,14 +100,17 @@ def _as_dicts(values: dict[str, MetricValue]) -> dict[str, dict]:
 
 @dataclass
 class TrainedMethod:
-    """A method after training under its budget, with what its records need (the batch
-    size it trained with: its own, or the training split's size when that is smaller)."""
+    """A method after training under its budget, with what its records need: the batch
+    size each process trained with (its own, or less when the training split is smaller
+    than a global batch) and how it trained (benchmark/distributed.py
+    ``TrainingEngine.summary``)."""
 
     method: object
     meter: BudgetCallback
     budget: Budget
     dims: dict[str, int]
     batch_size: int
+    engine: dict[str, object]
 
 
 def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
@@ -115,7 +121,9 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
     and trained once, and each listed task is evaluated from that one model. The training
     log is written to ``<results>/logs/<the first record's run_id>/`` and every record
     names it. Files reach the results folder through a staging folder, each record after
-    its files and the log with the first record (benchmark/staging.py).
+    its files and the log with the first record (benchmark/staging.py). A secondary rank
+    of a multi-process training (benchmark/distributed.py) only trains and returns no
+    records.
     """
     from benchmark.preparation import prepare_inputs
 
@@ -132,6 +140,10 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
     for config in configs:
         require_test_modalities(config.task, inputs.splits["test"],
                                 inputs.dataset.settings().get("path", inputs.dataset.name))
+    if is_secondary_rank():  # trains its share; rank 0 evaluates and writes (distributed.py)
+        with tempfile.TemporaryDirectory(prefix="anybench-rank-") as log_dir:
+            train_method(first, resolved_runs[0], inputs, Path(log_dir))
+        return []
     evaluators = build_evaluators(first, inputs)
     run_ids = [config.new_run_id() for config in configs]
     # Everything is written into a staging folder and published record by record, the
@@ -166,21 +178,28 @@ def require_test_modalities(task: Task, test: MediaSplit | FeatureSplit, where: 
 def train_method(config: RunConfig, resolved_run: ResolvedRun, inputs, log_dir: Path
                  ) -> TrainedMethod:
     """Build the method for the protocol and train it under the budget, its training log
-    (benchmark/training_log.py) written into ``log_dir``."""
+    (benchmark/training_log.py) written into ``log_dir``, on the devices and with the
+    strategy and precision ``config`` asks for (benchmark/distributed.py)."""
     import pytorch_lightning as pl
+    from lightning_fabric.utilities.exceptions import MisconfigurationException
 
     from benchmark.embeddings import training_loader
 
     train = inputs.embeddings["train"]
     dims = inputs.dims
+    world = config.world_size
     tasks = [config.task] if config.protocol == "task" else None
     pl.seed_everything(config.seed, verbose=False)
     method = resolved_run.method_cls(dims, preset=config.preset, tasks=tasks,
                                      **resolved_run.overrides)
-    batch_size = min(method.config.batch_size, len(train))
+    batch_size = min(method.config.batch_size, len(train) // world)
+    if batch_size < 1:
+        raise UserError(f"the training split has {len(train)} items, fewer than the {world} "
+                        "training processes asked for: give fewer --devices / --num-nodes")
     if batch_size < method.config.batch_size:
-        stage(f"the training split has {len(train)} items, fewer than one batch of "
-              f"{method.config.batch_size}: training on batches of {batch_size}")
+        stage(f"the training split has {len(train)} items, fewer than one global batch of "
+              f"{method.config.batch_size} x {world} processes: training on batches of "
+              f"{batch_size} per process")
     budget = resolved_run.budget or Budget("steps", method.config.max_steps)
     # A separate loader for the FLOP probe, so the training shuffle is not advanced; it
     # probes the first batch the method learns from (one without signal is skipped).
@@ -189,20 +208,29 @@ def train_method(config: RunConfig, resolved_run: ResolvedRun, inputs, log_dir: 
     if probe_batch is None:
         raise UserError(f"{config.method} has nothing to learn from in this dataset's "
                         "training split: no training item holds two of its modalities")
-    meter = BudgetCallback(budget, training_flops_per_step(method, probe_batch))
-    log_every = logging_interval(budget, batch_size, meter.flops_per_step)
+    meter = BudgetCallback(budget, training_flops_per_step(method, probe_batch) * world)
+    log_every = logging_interval(budget, batch_size * world, meter.flops_per_step)
+    engine = TrainingEngine()
 
     scope = config.task.name if tasks else "every task it serves"
-    stage(f"training {config.method} [{config.preset}] for {scope} under budget {budget}")
-    trainer = pl.Trainer(
-        max_steps=-1, max_epochs=-1, accelerator="auto", devices=1,
-        logger=training_loggers(config.logger, log_dir), log_every_n_steps=log_every,
-        enable_checkpointing=False, enable_model_summary=False,
-        callbacks=[meter, TrainingLogCallback(meter)],  # the log reads the meter's counts
-        enable_progress_bar=config.progress, deterministic=True,
-    )
-    trainer.fit(method, training_loader(train, batch_size, config.seed))
-    return TrainedMethod(method.cpu(), meter, budget, dims, batch_size)
+    processes = f" on {world} processes" if world > 1 else ""
+    stage(f"training {config.method} [{config.preset}] for {scope} under budget {budget}"
+          f"{processes}")
+    try:
+        trainer = pl.Trainer(
+            max_steps=-1, max_epochs=-1, **trainer_arguments(config),
+            logger=training_loggers(config.logger, log_dir), log_every_n_steps=log_every,
+            enable_checkpointing=False, enable_model_summary=False,
+            callbacks=[meter, TrainingLogCallback(meter), engine],  # the log reads the meter
+            enable_progress_bar=config.progress, deterministic=True,
+        )
+    except (MisconfigurationException, ValueError) as error:
+        raise UserError(f"Lightning cannot train with --accelerator {config.accelerator} "
+                        f"--devices {config.devices} --num-nodes {config.num_nodes} --strategy "
+                        f"{config.strategy} --precision {config.precision} here: "
+                        f"{str(error).splitlines()[0]}") from None
+    trainer.fit(method, datamodule=TrainingData(train, batch_size, config.seed))
+    return TrainedMethod(method.cpu(), meter, budget, dims, batch_size, engine.summary)
 
 
 def _score_outputs(outputs: dict[str, torch.Tensor], task: Task, backbones: dict,
@@ -438,7 +466,9 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         status="ok",
         budget={"kind": trained.budget.kind, "value": trained.budget.value,
                 "used": meter.spent(), **meter.figures(), "flops_per_step": meter.flops_per_step,
-                "skipped_batches": method.skipped_batches, "batch_size": trained.batch_size},
+                "skipped_batches": method.skipped_batches, "batch_size": trained.batch_size,
+                "world_size": trained.engine["world_size"],
+                "global_batch": trained.batch_size * trained.engine["world_size"]},
         params=_parameters(config, resolved_run, trained),
         timing={
             "train_s": round(train_s, 3),
@@ -467,6 +497,7 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         training_log=training_log,
         protocol=config.protocol,
         extra={"single_stage": method.single_stage},
+        distributed=trained.engine,
     )
     staged = write_record(record, area.folder)
     return record, area.publish(staged.name, [per_sample_path.name, samples_path.name,

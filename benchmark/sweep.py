@@ -18,6 +18,8 @@ when it fails (exit status 3, benchmark/core/exit_codes.py); the sweep writes it
 the process could not: a user error (status 2, its one-line message), a kill by a signal
 (out of memory) or any other status. The planned runs are appended to the folder's plan
 file first (benchmark/sweep_plan.py).
+That is the ``local`` executor; ``submitit-local`` and ``slurm`` run each training group
+as a submitit job instead (benchmark/cluster.py), with the same resuming and records.
 """
 
 from __future__ import annotations
@@ -34,8 +36,16 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from benchmark.cluster import (
+    JOBS_FOLDER,
+    GroupJob,
+    SlurmResources,
+    describe_jobs,
+    submit_and_wait,
+    submit_array,
+)
 from benchmark.core import exit_codes
-from benchmark.core.config import RunConfig
+from benchmark.core.config import DISTRIBUTED_DEFAULTS, RunConfig
 from benchmark.core.errors import RefusedTask
 from benchmark.core.threads import usable_cpus
 from benchmark.records import RunRecord, failed_record, write_record
@@ -47,14 +57,17 @@ from benchmark.sweep_plan import append_plan
 
 @dataclass
 class SweepOutcome:
-    """Run keys by outcome (``elsewhere``: claimed by another process, not run here), plus
-    whether the sweep (or one of its runs) was interrupted."""
+    """Run keys by outcome (``elsewhere``: claimed by another process, not run here;
+    ``submitted``: handed to SLURM, with the ``job_ids`` of its jobs), plus whether the
+    sweep (or one of its runs) was interrupted."""
 
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     elsewhere: list[str] = field(default_factory=list)
     interrupted: bool = False
+    submitted: list[str] = field(default_factory=list)
+    job_ids: list[str] = field(default_factory=list)
 
 
 def plan(methods: Sequence[str], tasks: Sequence[str], seeds: Sequence[int],
@@ -112,6 +125,9 @@ def _command(group: Sequence[RunConfig]) -> list[str]:
             command += [flag, str(value)]
     for metric in config.metrics:
         command += ["--metric", metric]
+    for name, default in DISTRIBUTED_DEFAULTS.items():
+        if getattr(config, name) != default:
+            command += [f"--{name.replace('_', '-')}", str(getattr(config, name))]
     return command
 
 
@@ -160,9 +176,12 @@ def build_caches(configs: Sequence[RunConfig], progress: bool) -> None:
 
 
 def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
-              progress: bool = True, threads: int | None = None) -> SweepOutcome:
+              progress: bool = True, threads: int | None = None, executor: str = "local",
+              resources: SlurmResources | None = None, dry_run: bool = False) -> SweepOutcome:
     """Run every config not yet done, ``jobs`` trainings at a time, each with
-    :func:`threads_per_run` threads (see the module doc)."""
+    :func:`threads_per_run` threads (see the module doc), as this sweep's own processes or
+    as submitit jobs (``executor``, benchmark/cluster.py). ``dry_run``: print the runs or
+    jobs that would start, and start none."""
     outcome = SweepOutcome()
     # a run given twice (a seed or task repeated) is one run
     configs = list({(config.run_key(), config.results_dir): config
@@ -170,7 +189,6 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
     folders = sorted({config.results_dir for config in configs})
     for folder in folders:
         prepare(folder)
-    append_plan(configs)
     done_keys = ok_run_keys(folders)
     pending = []
     for config in configs:
@@ -178,8 +196,23 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
             outcome.skipped.append(config.run_key())
         else:
             pending.append(config)
-    if jobs > 1 and len(_groups(pending)) > 1:
+    groups = _groups(pending)
+    if dry_run:
+        print(describe_jobs(groups, executor, resources or SlurmResources()) if groups
+              else "nothing to run: every planned run has an ok record")
+        return outcome
+    append_plan(configs)
+    if groups and (executor == "slurm" or (jobs > 1 and len(groups) > 1)):
         build_caches(pending, progress)
+    if executor == "slurm":
+        if groups:
+            outcome.job_ids = submit_array(groups, resources or SlurmResources(),
+                                           folders[0] / JOBS_FOLDER)
+            outcome.submitted = [config.run_key() for config in pending]
+        return outcome
+    if executor == "submitit-local":
+        return _run_submitit_local(groups, jobs, threads_per_run(jobs, threads), progress,
+                                   outcome)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads_per_run(jobs, threads))}
     stop = threading.Event()
     running: set[subprocess.Popen] = set()
@@ -258,6 +291,48 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
         bar.close()
         if previous_sigterm is not None:
             signal.signal(signal.SIGTERM, previous_sigterm)
+    return outcome
+
+
+def _run_submitit_local(groups: list[list[RunConfig]], jobs: int, threads: int,
+                        progress: bool, outcome: SweepOutcome) -> SweepOutcome:
+    """Run ``groups`` as submitit jobs on this machine, ``jobs`` at a time, and add what
+    became of each run to ``outcome``. A job that failed without its own record (killed,
+    or its process crashed) gets a ``failed`` record for each of its runs still without an
+    ``ok`` one, as a run process killed under the local executor does."""
+    bar = tqdm(total=sum(len(group) for group in groups), desc="sweep", unit="run",
+               disable=not progress)
+
+    def update(work: GroupJob, result: dict | None) -> None:
+        bar.update(len(work.configs))
+        if result is None:
+            return
+        outcome.skipped += result["done_meanwhile"]
+        outcome.elsewhere += result["elsewhere"]
+        if result["code"] == exit_codes.OK:
+            outcome.done += result["ran"]
+        elif result["code"] == exit_codes.INTERRUPTED:
+            outcome.interrupted = True
+        elif result["code"] is not None:
+            outcome.failed += result["ran"]
+
+    try:
+        finished = submit_and_wait(groups, jobs, threads, update,
+                                   groups[0][0].results_dir / JOBS_FOLDER) if groups else []
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+        return outcome
+    finally:
+        bar.close()
+    for work, result, error in finished:
+        if result is not None:
+            continue
+        done = ok_run_keys([work.configs[0].results_dir])
+        for config in work.configs:
+            if config.run_key() not in done:
+                write_record(failed_record(config, f"the submitit job failed:\n{error}"),
+                             config.results_dir)
+                outcome.failed.append(config.run_key())
     return outcome
 
 

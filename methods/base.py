@@ -289,9 +289,21 @@ class AnyToAnyMethod(pl.LightningModule):
         ``skipped_batches`` and logged as ``train/skipped_batches``. A NaN or infinite
         loss raises :class:`NonFiniteOutput` naming the step: the run fails there instead
         of training on with NaN weights.
+
+        Under data parallelism (benchmark/distributed.py) the batch is skipped only when
+        no process's share has signal; a process whose share has none while another's
+        has returns ``0 * sum(parameters)``, so it still joins DDP's gradient average
+        with zero gradients (the mean over processes of their gradients, as DDP always
+        takes it).
         """
         rows = batch_rows(batch)
-        if not self.has_signal(batch):
+        has_signal = self.has_signal(batch)
+        if self._trainer is not None and self.trainer.world_size > 1:
+            anywhere = self.trainer.strategy.reduce_boolean_decision(has_signal, all=False)
+            if anywhere and not has_signal:
+                return sum(p.sum() for p in self.parameters() if p.requires_grad) * 0.0
+            has_signal = anywhere
+        if not has_signal:
             self.skipped_batches += 1
             log.info("%s skipped training batch %d: no row it learns from (%d skipped so far)",
                      self.name, batch_idx, self.skipped_batches)

@@ -15,10 +15,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmark.core.config import (
+    ACCELERATORS,
     DEFAULT_RESULTS,
+    DISTRIBUTED_DEFAULTS,
     EVALUATOR_KINDS,
     LOGGERS,
+    PRECISIONS,
     PROTOCOLS,
+    STRATEGIES,
     check_guidance,
     check_seed,
 )
@@ -171,6 +175,33 @@ def add_run_settings(parser: argparse.ArgumentParser, *, defaults: bool = True) 
     group.add_argument("--protocol", default=default("protocol"),
                        help=f"{' or '.join(PROTOCOLS)}: train for this task alone (default), or "
                             "once to serve every task the method supports")
+
+
+def add_distributed_settings(parser: argparse.ArgumentParser) -> None:
+    """How a run trains: Lightning's accelerator, devices, nodes, strategy and precision
+    (benchmark/distributed.py). ``run`` and ``sweep`` take them; drift baselines are
+    single-process."""
+    group = parser.add_argument_group("devices and precision (passed to Lightning's Trainer)")
+    group.add_argument("--accelerator", default=DISTRIBUTED_DEFAULTS["accelerator"],
+                       choices=ACCELERATORS, help="auto (default: a GPU when there is one), "
+                                                  "cpu or gpu")
+    group.add_argument("--devices", type=positive_int, default=DISTRIBUTED_DEFAULTS["devices"],
+                       help="training processes per node, one per device (default 1; on "
+                            "CPU, N processes share the CPUs)")
+    group.add_argument("--num-nodes", type=positive_int,
+                       default=DISTRIBUTED_DEFAULTS["num_nodes"],
+                       help="nodes (default 1; more needs a cluster launcher such as SLURM)")
+    group.add_argument("--strategy", default=DISTRIBUTED_DEFAULTS["strategy"],
+                       choices=STRATEGIES,
+                       help="auto (default: DDP when devices x nodes > 1), ddp or fsdp")
+    group.add_argument("--precision", default=DISTRIBUTED_DEFAULTS["precision"],
+                       choices=PRECISIONS, help="32-true (default), bf16-mixed or 16-mixed "
+                                                "(GPU only)")
+
+
+def distributed_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The :func:`add_distributed_settings` values as RunConfig keyword arguments."""
+    return {name: getattr(args, name) for name in DISTRIBUTED_DEFAULTS}
 
 
 def add_run_grid(parser: argparse.ArgumentParser, *, single: bool,

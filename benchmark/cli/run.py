@@ -11,17 +11,17 @@ record per task and exits 3 (benchmark/core/exit_codes.py).
 from __future__ import annotations
 
 import argparse
-import sys
-import traceback
 
-from benchmark.cli.arguments import add_output, add_run_grid, add_run_settings, run_settings
+from benchmark.cli.arguments import (
+    add_distributed_settings,
+    add_output,
+    add_run_grid,
+    add_run_settings,
+    distributed_settings,
+    run_settings,
+)
 from benchmark.cli.command import Command
-from benchmark.core import exit_codes
 from benchmark.core.config import RunConfig
-from benchmark.core.errors import UserError
-
-FAILED_RECORD_LINES = 20
-"""How many of the traceback's last lines a ``failed`` record keeps as its error."""
 
 
 class RunCommand(Command):
@@ -31,6 +31,7 @@ class RunCommand(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_run_grid(parser, single=True)
         add_run_settings(parser)
+        add_distributed_settings(parser)
         add_output(parser, results_help="folder for the RunRecord JSON (default: results/runs)")
 
     def __call__(self, args: argparse.Namespace) -> int:
@@ -41,12 +42,16 @@ class RunCommand(Command):
             RunConfig(method=args.method, task=task, seed=args.seed,
                       results_dir=args.results, progress=not args.no_progress,
                       logger=args.logger,
-                      **run_settings(args))
+                      **run_settings(args), **distributed_settings(args))
             for task in args.task.split(",")
         ]
+        from benchmark.core.ranks import is_secondary_rank
         from benchmark.results_folder import prepare
         from benchmark.run_claims import claimed
+        from benchmark.run_in_process import run_in_process
 
+        if is_secondary_rank():  # one process of rank 0's training: it claimed the runs
+            return run_in_process(configs)
         prepare(args.results)  # before any work (no torch import yet)
         labels = {config.run_key(): f"{config.method} {config.task.name} seed {config.seed}"
                   for config in configs}
@@ -55,38 +60,4 @@ class RunCommand(Command):
 
             for config in configs:
                 resolve(config)
-            return _run(configs)
-
-
-def _run(configs: list[RunConfig]) -> int:
-    """Run ``configs`` (one training) with :func:`run_threads` torch threads and print each
-    record; when the run raises anything but a UserError or an interrupt, print the
-    traceback, write a ``failed`` record per config with its last lines, and return
-    RUN_FAILED."""
-    import torch
-
-    from benchmark.core.threads import run_threads
-    from benchmark.preparation import stage
-    from benchmark.records import failed_record, write_record
-    from benchmark.runner import run_tasks
-    from benchmark.summary import run_table
-
-    threads, why = run_threads()
-    torch.set_num_threads(threads)
-    stage(f"{threads} torch thread{'s' if threads > 1 else ''} ({why}; OMP_NUM_THREADS=N sets it)")
-    try:
-        results = run_tasks(configs)
-    except UserError:
-        raise
-    except Exception:  # not KeyboardInterrupt, a BaseException: interrupted runs leave none
-        text = traceback.format_exc()
-        print(text, end="", file=sys.stderr)
-        error = "\n".join(text.strip().splitlines()[-FAILED_RECORD_LINES:])
-        for config in configs:
-            path = write_record(failed_record(config, error), config.results_dir)
-            print(f"the run failed: failed record {path}", file=sys.stderr)
-        return exit_codes.RUN_FAILED
-    for record, path in results:
-        print(run_table(record))
-        print(f"record: {path}")
-    return exit_codes.OK
+            return run_in_process(configs)

@@ -7,13 +7,16 @@ import argparse
 import sys
 
 from benchmark.cli.arguments import (
+    add_distributed_settings,
     add_output,
     add_run_grid,
     add_run_settings,
+    distributed_settings,
     positive_int,
     run_settings,
 )
 from benchmark.cli.command import Command
+from benchmark.cluster import EXECUTORS
 from benchmark.core import exit_codes
 
 
@@ -24,24 +27,57 @@ class SweepCommand(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_run_grid(parser, single=False)
         add_run_settings(parser)
+        add_distributed_settings(parser)
         parser.add_argument("--jobs", type=positive_int, default=1,
                             help="runs at a time, each with cpu_count/jobs threads")
         add_output(parser, results_help="folder of RunRecords (resumes from the ok ones there)")
+        cluster = parser.add_argument_group("executors (benchmark/cluster.py)")
+        cluster.add_argument("--executor", default="local", choices=EXECUTORS,
+                             help="local (default): run processes of this sweep; "
+                                  "submitit-local: submitit jobs on this machine; slurm: one "
+                                  "SLURM job array through submitit (submits and returns)")
+        cluster.add_argument("--dry-run", action="store_true",
+                             help="print the runs or jobs that would start, start nothing")
+        cluster.add_argument("--slurm-partition", default=None, help="partition to submit to")
+        cluster.add_argument("--slurm-time", type=positive_int, default=60, metavar="MINUTES",
+                             help="wall-clock limit of each job (default 60)")
+        cluster.add_argument("--slurm-gpus-per-node", type=int, default=0, metavar="N",
+                             help="GPUs per node for each job (default 0)")
+        cluster.add_argument("--slurm-cpus-per-task", type=positive_int, default=2, metavar="N",
+                             help="CPUs per task (one task per device; default 2)")
+        cluster.add_argument("--slurm-mem", type=float, default=None, metavar="GB",
+                             help="memory per node in GB (default: the partition's)")
+        cluster.add_argument("--slurm-array-parallelism", type=positive_int, default=16,
+                             metavar="N", help="jobs of the array running at once (default 16)")
 
     def __call__(self, args: argparse.Namespace) -> int:
         from benchmark.results_folder import prepare
 
         prepare(args.results)  # first (no torch import yet): a bad --results fails at once
+        from benchmark.cluster import JOBS_FOLDER, SlurmResources
         from benchmark.summary import sweep_table
         from benchmark.sweep import completed_records, plan, run_sweep
 
         configs, refused = plan(
             args.methods, args.tasks, args.seeds,
             results_dir=args.results, logger=args.logger, **run_settings(args),
+            **distributed_settings(args),
         )
         for line in refused:
             print(f"skipped (refused): {line}", file=sys.stderr)
-        outcome = run_sweep(configs, jobs=args.jobs, progress=not args.no_progress)
+        resources = SlurmResources(
+            partition=args.slurm_partition, time_min=args.slurm_time,
+            gpus_per_node=args.slurm_gpus_per_node, cpus_per_task=args.slurm_cpus_per_task,
+            mem_gb=args.slurm_mem, array_parallelism=args.slurm_array_parallelism)
+        outcome = run_sweep(configs, jobs=args.jobs, progress=not args.no_progress,
+                            executor=args.executor, resources=resources, dry_run=args.dry_run)
+        if args.dry_run:
+            return exit_codes.OK
+        if outcome.submitted:
+            print(f"{len(outcome.submitted)} runs submitted to SLURM as jobs "
+                  f"{', '.join(outcome.job_ids[:3])}{' ...' if len(outcome.job_ids) > 3 else ''}"
+                  f" (job files in {args.results / JOBS_FOLDER}); run the same command again "
+                  "once they are done to list the records and submit what is missing")
         records = completed_records(configs)
         if records:
             print(sweep_table(records))

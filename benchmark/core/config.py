@@ -37,6 +37,17 @@ LOGGERS = ("csv", "tensorboard")
 
 DEFAULT_RESULTS = Path("results/runs")
 
+ACCELERATORS = ("auto", "cpu", "gpu")
+"""Lightning's ``accelerator``: auto picks a GPU when there is one."""
+
+STRATEGIES = ("auto", "ddp", "fsdp")
+"""Lightning's ``strategy``: auto is one process on one device, and data-parallel DDP when
+the run asks for more than one device (benchmark/distributed.py)."""
+
+PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
+"""Lightning's ``precision``: float32 everywhere, or mixed precision with bfloat16 or float16
+autocast (16-mixed needs a GPU)."""
+
 MAX_SEED = 2**32 - 1
 """Seeds are integers in 0..2**32-1: the range numpy's generators and Lightning's
 ``seed_everything`` accept (a seed outside it used to fail only after the data loaded)."""
@@ -47,6 +58,12 @@ MAX_GUIDANCE = 1e3
 are about 1 to 20 (CoDi 7.5, CrossFlow 7), and 1e3 already moves samples 50 times
 further than the largest of them. A larger value is a typo (``1e30`` trained, sampled and then
 overflowed the Fréchet distance's matrix square root), and NaN or inf is never a scale."""
+
+
+DISTRIBUTED_DEFAULTS: dict[str, Any] = {"accelerator": "auto", "devices": 1, "num_nodes": 1,
+                                        "strategy": "auto", "precision": "32-true"}
+"""How a run trains (Lightning's Trainer arguments) when nothing else is asked: one
+process on one device, float32."""
 
 
 def check_seed(seed: object) -> int:
@@ -108,6 +125,11 @@ class RunConfig:
     logger: str = "csv"
     dataset: str | None = None
     metrics: tuple[str, ...] = ()
+    accelerator: str = "auto"
+    devices: int = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "32-true"
 
     def __post_init__(self) -> None:
         if isinstance(self.task, str):
@@ -118,6 +140,15 @@ class RunConfig:
             check_guidance(self.guidance)
         _choice("protocol", self.protocol, PROTOCOLS)
         _choice("evaluator", self.evaluator, EVALUATOR_KINDS)
+        _choice("accelerator", self.accelerator, ACCELERATORS)
+        _choice("strategy", self.strategy, STRATEGIES)
+        _choice("precision", self.precision, PRECISIONS)
+        for flag, count in (("--devices", self.devices), ("--num-nodes", self.num_nodes)):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise UserError(f"{flag} must be a positive integer, got {count!r}")
+        if self.strategy == "fsdp" and self.world_size == 1:
+            raise UserError("--strategy fsdp shards a model over several processes: give "
+                            "--devices N (or --num-nodes N) with N > 1, or leave --strategy auto")
         check_logger(self.logger)
         for flag, value in (("--steps", self.steps), ("--sampling-steps", self.sampling_steps)):
             if value is not None and value < 1:
@@ -127,6 +158,11 @@ class RunConfig:
                             "(--steps N is --budget steps=N)")
         if self.budget is not None:
             Budget.parse(self.budget)
+
+    @property
+    def world_size(self) -> int:
+        """Training processes: ``devices`` on each of ``num_nodes`` nodes."""
+        return self.devices * self.num_nodes
 
     @property
     def parsed_budget(self) -> Budget | None:
@@ -140,8 +176,11 @@ class RunConfig:
         """The settings that determine a run's results (not where it writes, how it
         shows progress or which loggers it uses); their hash is the record's
         ``run_key``, which sweeps resume by.
-        ``dataset`` and ``metrics`` (extra metric plug-ins) appear only when given, so
-        runs without them keep the keys they had before the options existed."""
+        ``dataset`` and ``metrics`` (extra metric plug-ins) appear only when given, and
+        the distributed settings (:data:`DISTRIBUTED_DEFAULTS`: the world size changes the
+        global batch and the data each process sees, precision the arithmetic) only when
+        not their defaults, so runs without them keep the keys they had before the options
+        existed."""
         identity = {
             "method": self.method, "task": self.task.name, "preset": self.preset,
             "seed": self.seed, "profile": self.profile, "steps": self.steps,
@@ -154,6 +193,9 @@ class RunConfig:
             identity["dataset"] = self.dataset
         if self.metrics:
             identity["metrics"] = list(self.metrics)
+        for name, default in DISTRIBUTED_DEFAULTS.items():
+            if getattr(self, name) != default:
+                identity[name] = getattr(self, name)
         return identity
 
     def run_key(self) -> str:
