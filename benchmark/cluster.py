@@ -174,11 +174,13 @@ def make_executor(kind: str, folder: Path, resources: SlurmResources | None = No
 
 
 def submit_and_wait(groups: Sequence[Sequence[RunConfig]], jobs: int, threads: int | None,
-                    progress_update, folder: Path) -> list[tuple[GroupJob, dict | None, str]]:
-    """Run every group as a submitit-local job, ``jobs`` at a time, and wait for them.
-    Returns per group its job, the :class:`JobOutcome` dict it returned (None when the
-    job itself failed: killed, or its process crashed) and the job's error text."""
-    executor = make_executor("submitit-local", folder)
+                    progress_update, folder: Path, resources: SlurmResources
+                    ) -> list[tuple[GroupJob, dict | None, str]]:
+    """Run every group as a submitit-local job, ``jobs`` at a time, each stopped after
+    ``resources.time_min`` minutes, and wait for them. Returns per group its job, the
+    :class:`JobOutcome` dict it returned (None when the job itself failed: killed, timed
+    out, or its process crashed) and the job's error text."""
+    executor = make_executor("submitit-local", folder, resources)
     queue = [GroupJob(group, threads) for group in groups]
     running: list[tuple[GroupJob, object]] = []
     finished = []

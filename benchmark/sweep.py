@@ -212,7 +212,7 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
         return outcome
     if executor == "submitit-local":
         return _run_submitit_local(groups, jobs, threads_per_run(jobs, threads), progress,
-                                   outcome)
+                                   resources or SlurmResources(), outcome)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads_per_run(jobs, threads))}
     stop = threading.Event()
     running: set[subprocess.Popen] = set()
@@ -295,7 +295,8 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
 
 
 def _run_submitit_local(groups: list[list[RunConfig]], jobs: int, threads: int,
-                        progress: bool, outcome: SweepOutcome) -> SweepOutcome:
+                        progress: bool, resources: SlurmResources,
+                        outcome: SweepOutcome) -> SweepOutcome:
     """Run ``groups`` as submitit jobs on this machine, ``jobs`` at a time, and add what
     became of each run to ``outcome``. A job that failed without its own record (killed,
     or its process crashed) gets a ``failed`` record for each of its runs still without an
@@ -318,7 +319,8 @@ def _run_submitit_local(groups: list[list[RunConfig]], jobs: int, threads: int,
 
     try:
         finished = submit_and_wait(groups, jobs, threads, update,
-                                   groups[0][0].results_dir / JOBS_FOLDER) if groups else []
+                                   groups[0][0].results_dir / JOBS_FOLDER,
+                                   resources) if groups else []
     except KeyboardInterrupt:
         outcome.interrupted = True
         return outcome

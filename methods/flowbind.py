@@ -280,7 +280,8 @@ class FlowBind(AnyToAnyMethod):
         for i, m in enumerate(modalities):
             idx = keep[:, i].nonzero().squeeze(1)
             mean, _log_variance = self.heads[m](data[m][idx])
-            mean_sum = mean_sum.index_add(0, idx, mean)
+            # heads under bf16 autocast give bf16 means: the sum stays in the data's dtype
+            mean_sum = mean_sum.index_add(0, idx, mean.to(mean_sum.dtype))
         k = keep.sum(dim=1, keepdim=True).to(reference.dtype)
         noise = torch.randn_like(reference)
         return mean_sum / k + torch.sqrt(self.config.anchor_variance / k) * noise

@@ -47,3 +47,20 @@ def _fingerprint(method: torch.nn.Module) -> torch.Tensor:
     """One float64 sum per trainable parameter tensor: cheap to keep beside a 1B model."""
     return torch.stack([p.detach().double().sum() for p in method.parameters()
                         if p.requires_grad])
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_every_method_trains_under_bf16_autocast(name):
+    """``--precision bf16-mixed``: Lightning runs the objective under bf16 autocast, where
+    layers return bf16 while the data stays float32 (FlowBind once mixed the two in one
+    ``index_add`` and failed)."""
+    method_cls = METHODS.get(name)
+    method = method_cls({"text": 16, "image": 16, "audio": 16},
+                        tasks=None if name not in ("crossflow", "cfm")
+                        else [parse_task("text2image")])
+    batch = partially_paired_batch(n=32, dim=16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = method.loss(batch)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in method.parameters())

@@ -40,7 +40,7 @@ class SweepCommand(Command):
                              help="print the runs or jobs that would start, start nothing")
         cluster.add_argument("--slurm-partition", default=None, help="partition to submit to")
         cluster.add_argument("--slurm-time", type=positive_int, default=60, metavar="MINUTES",
-                             help="wall-clock limit of each job (default 60)")
+                             help="wall-clock limit of each job, submitit-local's too (default 60)")
         cluster.add_argument("--slurm-gpus-per-node", type=int, default=0, metavar="N",
                              help="GPUs per node for each job (default 0)")
         cluster.add_argument("--slurm-cpus-per-task", type=positive_int, default=2, metavar="N",
