@@ -41,6 +41,20 @@ class ResolvedRun:
     metrics: list[MetricSpec]
 
 
+def _require_devices(config: RunConfig) -> None:
+    """A one-line UserError, before any data work, when the run asks for GPUs this machine
+    does not have or for half precision on a CPU (Lightning would refuse only after the
+    caches had loaded)."""
+    gpus = torch.cuda.device_count()
+    if config.accelerator == "gpu" and gpus < config.devices:
+        raise UserError(f"--accelerator gpu --devices {config.devices} needs {config.devices} "
+                        f"GPU(s); this machine has {gpus}: use --accelerator cpu (or auto)")
+    on_cpu = config.accelerator == "cpu" or (config.accelerator == "auto" and gpus == 0)
+    if config.precision == "16-mixed" and on_cpu:
+        raise UserError("--precision 16-mixed needs a GPU (float16 autocast); on a CPU use "
+                        "--precision bf16-mixed or 32-true")
+
+
 def resolve(config: RunConfig) -> ResolvedRun:
     """Look everything up and probe the method; bad input is a one-line UserError."""
     method_cls = METHODS.get(config.method)
@@ -66,6 +80,7 @@ def resolve(config: RunConfig) -> ResolvedRun:
         from metrics.evaluators.weights import CLAP, CLIP, INCEPTION, WeightsConfig
 
         WeightsConfig.load(config.weights).require(INCEPTION, CLIP, CLAP)
+    _require_devices(config)
     overrides = dict(profile.method_overrides)
     if config.steps is not None:
         overrides["max_steps"] = config.steps

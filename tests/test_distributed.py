@@ -128,3 +128,15 @@ def test_secondary_ranks_are_told_by_their_launcher_variables(monkeypatch, varia
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     assert is_secondary_rank() is secondary
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without a GPU")
+@pytest.mark.parametrize("settings, message", [
+    ({"accelerator": "gpu"}, "needs 1 GPU"),
+    ({"precision": "16-mixed"}, "16-mixed needs a GPU"),
+])
+def test_asking_for_a_gpu_on_a_cpu_machine_is_refused_before_any_work(settings, message):
+    from benchmark.resolution import resolve
+
+    with pytest.raises(UserError, match=message):
+        resolve(RunConfig(method="flowbind", task="text2image", profile="smoke", **settings))
