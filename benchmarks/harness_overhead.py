@@ -7,8 +7,11 @@ the FLOP probe, the checkpoint copies, the training log) and by the hand-written
 ``benchmarks/training_paths.py``. Both clocks cover everything from building the optimizer (and,
 for the harness, the Trainer and the FLOP probe) to the last step. The ratio
 harness/bare is what the harness costs; 1.0 is free. The two trainings are repeated
-alternately and the median of each is used, and the script says whether the two ended in
-bit-identical weights (then they did exactly the same arithmetic).
+alternately. The steps/s columns use the median of each path's times. The ratio is the
+median over repeats of each adjacent pair's ratio, with the range of those ratios. Pairs
+taken back to back cancel the slow drift of a shared machine's speed, which moved
+whole-run medians by more than 10% between two quiet runs. The script also says whether
+the two ended in bit-identical weights (then they did exactly the same arithmetic).
 
     python benchmarks/harness_overhead.py [--methods flowbind,crossflow] [--steps 300]
 """
@@ -35,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--methods", default=",".join(METHOD_NAMES))
     parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile", default="default")
     args = parser.parse_args()
     from benchmark.profiles import PROFILES
@@ -44,9 +47,9 @@ def main() -> None:
     train, seed = inputs.embeddings["train"], 0
     print(f"{args.steps} steps per training, {args.repeats} repeats, torch threads "
           f"{torch.get_num_threads()}, profile {args.profile}\n")
-    print("| method | bare steps/s | harness steps/s | harness / bare | in-loop steps/s "
-          "| in-loop / bare | same weights |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print("| method | bare steps/s | harness steps/s | harness / bare (pair median) "
+          "| pair range | in-loop steps/s | in-loop / bare | same weights |")
+    print("|---|---:|---:|---:|---|---:|---:|---|")
     for name in args.methods.split(","):
         bare_s, harness_s, loop_s, same = [], [], [], None
         for _ in range(args.repeats):
@@ -61,8 +64,11 @@ def main() -> None:
         bare_rate = args.steps / statistics.median(bare_s)
         harness_rate = args.steps / statistics.median(harness_s)
         loop_rate = args.steps / statistics.median(loop_s)
-        print(f"| {name} | {bare_rate:.1f} | {harness_rate:.1f} | {harness_rate / bare_rate:.3f} "
-              f"| {loop_rate:.1f} | {loop_rate / bare_rate:.3f} | {'yes' if same else 'no'} |")
+        pairs = [b / h for b, h in zip(bare_s, harness_s, strict=True)]
+        loop_pairs = [b / h for b, h in zip(bare_s, loop_s, strict=True)]
+        print(f"| {name} | {bare_rate:.1f} | {harness_rate:.1f} | {statistics.median(pairs):.3f} "
+              f"| {min(pairs):.3f}–{max(pairs):.3f} | {loop_rate:.1f} "
+              f"| {statistics.median(loop_pairs):.3f} | {'yes' if same else 'no'} |")
         sys.stdout.flush()
 
 
