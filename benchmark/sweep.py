@@ -69,6 +69,16 @@ class SweepOutcome:
     submitted: list[str] = field(default_factory=list)
     job_ids: list[str] = field(default_factory=list)
 
+    def count(self, code: int | None, ran: list[str], stopped: bool = False) -> None:
+        """Add the runs ``ran`` of one process or job that ended with exit status ``code``
+        (None: nothing was started); ``stopped``: the sweep was being interrupted."""
+        if code == exit_codes.OK:
+            self.done += ran
+        elif code == exit_codes.INTERRUPTED or stopped:
+            self.interrupted = self.interrupted or bool(ran)
+        elif code is not None:
+            self.failed += ran
+
 
 def plan(methods: Sequence[str], tasks: Sequence[str], seeds: Sequence[int],
          **settings) -> tuple[list[RunConfig], list[str]]:
@@ -267,13 +277,8 @@ def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,
             result = future.result()
             outcome.skipped += [config.run_key() for config in result.done_meanwhile]
             outcome.elsewhere += [config.run_key() for config in result.elsewhere]
-            ran = [config.run_key() for config in result.ran]
-            if result.code == exit_codes.OK:
-                outcome.done += ran
-            elif result.code == exit_codes.INTERRUPTED or stop.is_set():
-                outcome.interrupted = outcome.interrupted or bool(ran)
-            elif result.code is not None:
-                outcome.failed += ran
+            outcome.count(result.code, [config.run_key() for config in result.ran],
+                          stopped=stop.is_set())
             bar.update(len(futures[future]))
             bar.set_postfix(done=len(outcome.done), failed=len(outcome.failed),
                             skipped=len(outcome.skipped), elsewhere=len(outcome.elsewhere))
@@ -310,12 +315,7 @@ def _run_submitit_local(groups: list[list[RunConfig]], jobs: int, threads: int,
             return
         outcome.skipped += result["done_meanwhile"]
         outcome.elsewhere += result["elsewhere"]
-        if result["code"] == exit_codes.OK:
-            outcome.done += result["ran"]
-        elif result["code"] == exit_codes.INTERRUPTED:
-            outcome.interrupted = True
-        elif result["code"] is not None:
-            outcome.failed += result["ran"]
+        outcome.count(result["code"], result["ran"])
 
     try:
         finished = submit_and_wait(groups, jobs, threads, update,
