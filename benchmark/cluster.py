@@ -109,18 +109,19 @@ class GroupJob:
         outcome, claims = JobOutcome(), []
         folder = self.configs[0].results_dir
         try:
-            done = ok_run_keys([folder])
-            todo = []
+            # claim first, then look for records: a run another process finished before
+            # our claim is seen as done (the local sweep's order, benchmark/sweep.py)
+            held = []
             for config in self.configs:
-                key = config.run_key()
-                claim = None if key in done else try_claim(folder, key)
-                if key in done:
-                    outcome.done_meanwhile.append(key)
-                elif claim is None:
-                    outcome.elsewhere.append(key)
+                claim = try_claim(folder, config.run_key())
+                if claim is None:
+                    outcome.elsewhere.append(config.run_key())
                 else:
                     claims.append(claim)
-                    todo.append(config)
+                    held.append(config)
+            done = ok_run_keys([folder]) if held else set()
+            todo = [config for config in held if config.run_key() not in done]
+            outcome.done_meanwhile = [c.run_key() for c in held if c.run_key() in done]
             if todo:
                 outcome.ran = [config.run_key() for config in todo]
                 try:
