@@ -49,15 +49,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, TypeAlias, get_args
 
 import numpy as np
 
 from benchmark.core.modalities import MODALITIES, Modality
 from metrics.value import MetricValue
 
-Media = np.ndarray | Sequence[str]
-"""Images ``uint8 [N, H, W, 3]``, audio ``float32 [N, T]`` or N captions."""
+if TYPE_CHECKING:  # listing and loading metric specs imports no torch
+    from benchmark.core.media.logmel import LogMelClips
+
+Media: TypeAlias = "np.ndarray | LogMelClips | Sequence[str]"
+"""Images ``uint8 [N, H, W, 3]``, audio ``float32 [N, T]`` or N captions. Decoded audio is
+``LogMelClips`` (the judges' log-mel maps, benchmark/core/media/logmel.py): ``np.asarray``
+of it gives its ``float32 [N, T]`` waveforms by Griffin-Lim."""
 
 EvaluatorRole = Literal["attributes", "features", "captions", "pair", "embeddings"]
 Row = Literal["outputs", "ceiling"]

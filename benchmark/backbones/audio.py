@@ -3,8 +3,9 @@
 Input: ``x = (L - m) / s`` with ``L`` the ``[n_mels, frames]`` log-mel map of a waveform
 (``benchmark.core.media.logmel``) and ``m, s`` one global mean and std of the training log-mels.
 Encoder: flatten -> Linear -> SiLU -> Linear(D). Decoder: Linear -> SiLU -> Linear ->
-``[n_mels, frames]``, trained with mean squared error. Waveforms come back through
-``L = x * s + m`` and Griffin-Lim (``LogMel.invert``) at the original length.
+``[n_mels, frames]``, trained with mean squared error. Decoding gives ``L = x * s + m`` as
+``LogMelClips``, the log-mel maps the judges read; their waveforms come from Griffin-Lim
+(``LogMel.invert``) at the original length, only when something asks for them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from benchmark.backbones.base import Backbone
-from benchmark.core.media.logmel import LogMel, LogMelConfig
+from benchmark.core.media.logmel import LogMel, LogMelClips, LogMelConfig
 from benchmark.core.media_split import MediaSplit
 
 HIDDEN = 256
@@ -73,9 +74,8 @@ class AudioBackbone(Backbone):
     def reconstruct(self, u: Tensor) -> Tensor:
         return self.decoder(u)
 
-    def render(self, output: Tensor) -> np.ndarray:
-        """Normalized log-mel ``[B, n_mels, frames]`` -> ``float32 [B, S]`` in [-1, 1]."""
-        if len(output) == 0:
-            return np.zeros((0, self.num_samples), dtype=np.float32)
+    def render(self, output: Tensor) -> LogMelClips:
+        """Normalized log-mel ``[B, n_mels, frames]`` -> clips of ``S`` samples, held as
+        their log-mel maps (``np.asarray`` gives ``float32 [B, S]`` waveforms in [-1, 1])."""
         log_mel = output * self.log_mel_std + self.log_mel_mean
-        return self.log_mel.invert(log_mel.numpy(), self.num_samples)
+        return LogMelClips(log_mel, self.num_samples, self.log_mel)

@@ -19,12 +19,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from benchmark.core.media.logmel import LogMelClips
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import Modality
 from benchmark.core.stage_clock import timed
 
-Media = list[str] | np.ndarray
-"""Captions, ``uint8 [B, H, W, 3]`` images or ``float32 [B, S]`` waveforms."""
+Media = list[str] | np.ndarray | LogMelClips
+"""Captions, ``uint8 [B, H, W, 3]`` images, or ``float32 [B, S]`` waveforms (decoded audio
+is ``LogMelClips``, whose ``np.asarray`` is its waveforms)."""
 
 
 class Backbone(nn.Module):

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmark.core.media.logmel import LogMelClips
 from metrics.evaluators.attribute_judges import AttributeJudge
 
 
-def judge_audio_features(judge: AttributeJudge, audio: np.ndarray) -> np.ndarray:
-    """The embedded audio judge's penultimate features ``[N, 128]`` of clips ``[N, T]``."""
+def judge_audio_features(judge: AttributeJudge, audio: np.ndarray | LogMelClips
+                         ) -> np.ndarray:
+    """The embedded audio judge's penultimate features ``[N, 128]`` of clips ``[N, T]``
+    (decoded clips are read as their log-mel maps, benchmark/core/media/logmel.py)."""
     if judge.modality != "audio":
         raise ValueError(f"an audio judge is needed, got a {judge.modality} judge")
     return judge.features(audio).numpy()

@@ -128,7 +128,7 @@ def _judge_audio_features(judge) -> Callable[[Modality, Media], np.ndarray]:
     """FAD features of audio under the audio attribute judge."""
     from metrics.evaluators.audio_features import judge_audio_features
 
-    return lambda modality, audio: judge_audio_features(judge, np.asarray(audio))
+    return lambda modality, audio: judge_audio_features(judge, audio)
 
 
 _JUDGE_FEATURES = {"image": _judge_image_features, "audio": _judge_audio_features}
