@@ -318,6 +318,15 @@ class AnyToAnyMethod(pl.LightningModule):
             self.log(f"train/{name}", value, batch_size=rows)
         return objective.total
 
+    def transfer_batch_to_device(self, batch: Batch, device: torch.device,
+                                 dataloader_idx: int) -> Batch:
+        """The batch on ``device``. The training loader makes CPU tensors, so on the CPU
+        the batch is returned as it is: Lightning's generic walk over its nested dicts, which
+        moved nothing, cost about 0.9 ms per step."""
+        if device.type == "cpu":
+            return batch
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
     def configure_optimizers(self) -> dict[str, object]:
         """Adam at ``config.lr`` with a linear warm-up, then a constant rate.
 
