@@ -149,7 +149,7 @@ def main() -> None:
         batch = next(b for b in training_loader(train, batch_size, 0) if method.has_signal(b))
         shapes = step_matmuls(method, batch)
         counted = training_flops_per_step(method, batch)
-        meter = harness_training(name, args.steps, inputs, seed=0)[1].meter
+        meter = harness_training(name, args.steps, inputs, seed=0)[2].meter
         achieved = meter.flops / meter.seconds
         peak = own_shapes_peak(shapes)
         matmul = sum(matmul_flops(shape) * count for shape, count in shapes.items())

@@ -10,8 +10,11 @@ harness/bare is what the harness costs; 1.0 is free. The two trainings are repea
 alternately. The steps/s columns use the median of each path's times. The ratio is the
 median over repeats of each adjacent pair's ratio, with the range of those ratios. Pairs
 taken back to back cancel the slow drift of a shared machine's speed, which moved
-whole-run medians by more than 10% between two quiet runs. The script also says whether
-the two ended in bit-identical weights (then they did exactly the same arithmetic).
+whole-run medians by more than 10% between two quiet runs. The same pair median is also
+taken of process CPU seconds (every thread's): CPU time grows only while the process is
+scheduled, so it moves less than wall-clock when another process takes the cores for a
+while. The script also says whether the two ended in bit-identical weights (then they did
+exactly the same arithmetic).
 
     python benchmarks/harness_overhead.py [--methods flowbind,crossflow] [--steps 300]
 """
@@ -48,17 +51,21 @@ def main() -> None:
     print(f"{args.steps} steps per training, {args.repeats} repeats, torch threads "
           f"{torch.get_num_threads()}, profile {args.profile}\n")
     print("| method | bare steps/s | harness steps/s | harness / bare (pair median) "
-          "| pair range | in-loop steps/s | in-loop / bare | same weights |")
-    print("|---|---:|---:|---:|---|---:|---:|---|")
+          "| pair range | CPU-time ratio (pair median) | CPU pair range | in-loop steps/s "
+          "| in-loop / bare | same weights |")
+    print("|---|---:|---:|---:|---|---:|---|---:|---:|---|")
     for name in args.methods.split(","):
         bare_s, harness_s, loop_s, same = [], [], [], None
+        bare_cpu, harness_cpu = [], []
         for _ in range(args.repeats):
             method = build_method(name, inputs.dims, seed)
             batch_size = min(method.config.batch_size, len(train))
             bare = train_bare(method, train, batch_size, seed, args.steps)
-            wall, trained = harness_training(name, args.steps, inputs, seed)
+            wall, cpu, trained = harness_training(name, args.steps, inputs, seed)
             bare_s.append(bare.seconds)
             harness_s.append(wall)
+            bare_cpu.append(bare.cpu_seconds)
+            harness_cpu.append(cpu)
             loop_s.append(trained.meter.seconds)
             same = parameters_equal(bare.method, trained.method) if same is None else same
         bare_rate = args.steps / statistics.median(bare_s)
@@ -66,8 +73,10 @@ def main() -> None:
         loop_rate = args.steps / statistics.median(loop_s)
         pairs = [b / h for b, h in zip(bare_s, harness_s, strict=True)]
         loop_pairs = [b / h for b, h in zip(bare_s, loop_s, strict=True)]
+        cpu_pairs = [b / h for b, h in zip(bare_cpu, harness_cpu, strict=True)]
         print(f"| {name} | {bare_rate:.1f} | {harness_rate:.1f} | {statistics.median(pairs):.3f} "
-              f"| {min(pairs):.3f}–{max(pairs):.3f} | {loop_rate:.1f} "
+              f"| {min(pairs):.3f}–{max(pairs):.3f} | {statistics.median(cpu_pairs):.3f} "
+              f"| {min(cpu_pairs):.3f}–{max(cpu_pairs):.3f} | {loop_rate:.1f} "
               f"| {statistics.median(loop_pairs):.3f} | {'yes' if same else 'no'} |")
         sys.stdout.flush()
 

@@ -32,10 +32,12 @@ METHOD_NAMES = tuple(METHODS.names())
 
 @dataclass(frozen=True)
 class BareTraining:
-    """Steps taken, the wall-clock seconds they took and the method they trained."""
+    """Steps taken, the wall-clock and process CPU seconds they took and the method they
+    trained."""
 
     steps: int
     seconds: float
+    cpu_seconds: float
     method: pl.LightningModule
 
     @property
@@ -55,7 +57,7 @@ def train_bare(method: pl.LightningModule, train: EmbeddedSplit, batch_size: int
                steps: int) -> BareTraining:
     """``steps`` optimizer steps of ``method`` on ``train`` with a hand-written loop; the
     clock starts before the optimizer is built and stops after the last step."""
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     configured = method.configure_optimizers()
     optimizer = configured["optimizer"]
     scheduler = configured["lr_scheduler"]["scheduler"]
@@ -72,21 +74,23 @@ def train_bare(method: pl.LightningModule, train: EmbeddedSplit, batch_size: int
             taken += 1
             if taken == steps:
                 break
-    return BareTraining(steps, time.perf_counter() - started, method)
+    return BareTraining(steps, time.perf_counter() - started,
+                        time.process_time() - cpu_started, method)
 
 
-def harness_training(method: str, steps: int, inputs, seed: int) -> tuple[float, TrainedMethod]:
+def harness_training(method: str, steps: int, inputs, seed: int
+                     ) -> tuple[float, float, TrainedMethod]:
     """``steps`` optimizer steps of ``method`` (suite protocol, tiny preset) through the
-    harness's training path, its log in a temporary folder; returns the wall-clock seconds
-    of the whole path (Trainer set-up and FLOP probe included) and the trained method with
-    its budget meter."""
+    harness's training path, its log in a temporary folder; returns the wall-clock and
+    process CPU seconds of the whole path (Trainer set-up and FLOP probe included) and the
+    trained method with its budget meter."""
     config = RunConfig(method=method, task="text2image", seed=seed, protocol="suite",
                        budget=f"steps={steps}", progress=False)
     resolved = resolve(config)
     with tempfile.TemporaryDirectory() as log_dir:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         trained = train_method(config, resolved, inputs, Path(log_dir))
-        return time.perf_counter() - started, trained
+        return time.perf_counter() - started, time.process_time() - cpu_started, trained
 
 
 def parameters_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
