@@ -8,7 +8,7 @@ cached.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +17,7 @@ from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import Modality
 from benchmark.core.ranks import is_secondary_rank
+from benchmark.core.tasks import Task
 from benchmark.data.dataset import Dataset
 from benchmark.embeddings import EmbeddedSplit
 from benchmark.profiles import Profile
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
 @dataclass
 class PreparedInputs:
     """Everything a run reads from the caches: the dataset and its splits, the backbones
-    and judges trained on its training split, and both splits' embeddings.
+    and judges trained on its training split (the judges made when first read), and both
+    splits' embeddings.
 
     A dataset of precomputed embeddings has :class:`FeatureSplit` splits, no backbones
     (nothing decodes) and no judges (they judge media)."""
@@ -38,8 +40,8 @@ class PreparedInputs:
     dataset: Dataset
     splits: dict[str, MediaSplit] | dict[str, FeatureSplit]
     backbones: dict[Modality, object]
-    judges: dict[Modality, object]
-    contrastive_judges: dict[tuple[Modality, Modality], object]
+    judges: Mapping[Modality, object]
+    contrastive_judges: Mapping[tuple[Modality, Modality], object]
     embeddings: dict[str, EmbeddedSplit]
 
     @property
@@ -83,8 +85,14 @@ def stage(message: str) -> None:
     print(f"[anybench] {message}", file=sys.stderr, flush=True)
 
 
-def prepare_inputs(profile: Profile, progress: bool = True) -> PreparedInputs:
-    """Load from the cache, or build, every input of a run under ``profile``."""
+def prepare_inputs(profile: Profile, progress: bool = True,
+                   tasks: Sequence[Task] | None = None) -> PreparedInputs:
+    """Load from the cache, or build, every input of a run under ``profile``.
+
+    The judges are made when first read (benchmark/core/on_demand.py); those that scoring
+    ``tasks`` reads (:func:`judges_read_by`) are made here, every one when ``tasks`` is
+    None, so a run's training and scoring clocks never include building a judge, and a
+    run of one task on cold caches builds only that task's judges."""
     from benchmark.backbones import backbone_key, load_backbones
     from benchmark.data import build_dataset
     from benchmark.embeddings import embed_split, standardized_features
@@ -101,12 +109,18 @@ def prepare_inputs(profile: Profile, progress: bool = True) -> PreparedInputs:
         return PreparedInputs(dataset, splits, {}, {}, {}, standardized_features(splits))
     stage("backbones (per-modality autoencoders)")
     backbones = load_backbones(dataset_key, splits["train"], profile.backbones, progress=progress)
-    stage("judges (embedded evaluators)")
     judges = load_attribute_judges(dataset_key, splits["train"], profile.judges,
                                    progress=progress)
-    stage("contrastive judges (embedded text-image, text-audio, image-audio evaluators)")
     contrastive = load_contrastive_judges(dataset_key, splits["train"], profile.contrastive,
                                           progress=progress)
+    modalities, pairs = judges_read_by(tasks, judges, contrastive)
+    if modalities:
+        stage(f"judges (embedded evaluators) of {', '.join(modalities)}")
+        judges.make(modalities)
+    if pairs:
+        stage("contrastive judges (embedded evaluators) of "
+              f"{', '.join('-'.join(pair) for pair in pairs)}")
+        contrastive.make(pairs)
     stage("embeddings")
     features_key = backbone_key(dataset_key, profile.backbones)
     embeddings = {
@@ -114,6 +128,25 @@ def prepare_inputs(profile: Profile, progress: bool = True) -> PreparedInputs:
         for name, split in splits.items()
     }
     return PreparedInputs(dataset, splits, backbones, judges, contrastive, embeddings)
+
+
+def judges_read_by(tasks: Sequence[Task] | None, judges: Mapping[Modality, object],
+                   contrastive: Mapping[tuple[Modality, Modality], object]
+                   ) -> tuple[list[Modality], list[tuple[Modality, Modality]]]:
+    """The attribute judges (by modality) and contrastive judges (by pair) of ``judges``
+    and ``contrastive`` that scoring ``tasks`` reads: each target's attribute judge (its
+    attributes, and its features for FID/KID or FAD) and the judge of every pair of a
+    target with another modality the task reads or makes (clip, clap, ais); all of them
+    when ``tasks`` is None."""
+    if tasks is None:
+        return list(judges), list(contrastive)
+
+    def scored(pair: tuple[Modality, Modality], task: Task) -> bool:
+        return set(pair) <= {*task.sources, *task.targets} and bool(set(pair) & set(task.targets))
+
+    targets = {modality for task in tasks for modality in task.targets}
+    return ([modality for modality in judges if modality in targets],
+            [pair for pair in contrastive if any(scored(pair, task) for task in tasks)])
 
 
 def prepare(profile_name: str, preview_dir: Path, dataset: str | None = None

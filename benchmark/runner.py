@@ -136,7 +136,8 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
                         "use --protocol suite (or `sweep`)")
     resolved_runs = [resolve(config) for config in configs]
     _quiet_lightning()
-    inputs = prepare_inputs(resolved_runs[0].profile, progress=first.progress)
+    inputs = prepare_inputs(resolved_runs[0].profile, progress=first.progress,
+                            tasks=[config.task for config in configs])
     for config in configs:
         require_test_modalities(config.task, inputs.splits["test"],
                                 inputs.dataset.settings().get("path", inputs.dataset.name))

@@ -47,7 +47,9 @@ from benchmark.cluster import (
 from benchmark.core import exit_codes
 from benchmark.core.config import DISTRIBUTED_DEFAULTS, RunConfig
 from benchmark.core.errors import RefusedTask
+from benchmark.core.tasks import Task
 from benchmark.core.threads import usable_cpus
+from benchmark.profiles import Profile
 from benchmark.records import RunRecord, failed_record, write_record
 from benchmark.resolution import resolve
 from benchmark.results_folder import ok_run_keys, prepare, print_warnings, read_runs
@@ -172,17 +174,17 @@ def threads_per_run(jobs: int, threads: int | None = None) -> int:
 
 def build_caches(configs: Sequence[RunConfig], progress: bool) -> None:
     """Build each profile's (and dataset's) caches once, in this process, before parallel
-    runs start: runs started together would otherwise each build the same caches at once,
-    each with the fixed cache-build thread count (benchmark/core/threads.py), more threads
-    than cores."""
+    runs start, with the judges that the configs' tasks read: runs started together would
+    otherwise each build the same caches at once, each with the fixed cache-build thread
+    count (benchmark/core/threads.py), more threads than cores."""
     from benchmark.preparation import prepare_inputs
 
-    profiles = {}
+    profiles: dict[tuple[str, str], tuple[Profile, list[Task]]] = {}
     for config in configs:
         profile = resolve(config).profile
-        profiles.setdefault((profile.name, repr(profile)), profile)
-    for profile in profiles.values():
-        prepare_inputs(profile, progress=progress)
+        profiles.setdefault((profile.name, repr(profile)), (profile, []))[1].append(config.task)
+    for profile, tasks in profiles.values():
+        prepare_inputs(profile, progress=progress, tasks=tasks)
 
 
 def run_sweep(configs: Sequence[RunConfig], jobs: int = 1,

@@ -30,7 +30,9 @@ def scenes():
 def cached(scenes, tmp_path_factory):
     key, train, _ = scenes
     root = tmp_path_factory.mktemp("cache")
-    return root, load_contrastive_judges(key, train, TINY, root=root, progress=False)
+    judges = load_contrastive_judges(key, train, TINY, root=root, progress=False)
+    judges.make()
+    return root, judges
 
 
 def test_encodings_are_unit_norm_and_repeatable(scenes, cached):
@@ -98,6 +100,7 @@ def test_a_few_steps_reduce_the_clip_loss_on_a_fixed_batch(scenes):
 
 def test_too_few_pairs_is_a_user_error(scenes, tmp_path):
     key, train, _ = scenes
+    judges = load_contrastive_judges(key, train.subset(np.arange(20)), TINY, root=tmp_path,
+                                     progress=False)
     with pytest.raises(UserError, match="batch size"):
-        load_contrastive_judges(key, train.subset(np.arange(20)), TINY, root=tmp_path,
-                                progress=False)
+        judges.make()

@@ -22,8 +22,10 @@ def scenes():
 def judges(scenes, tmp_path_factory):
     config, train, _ = scenes
     root = tmp_path_factory.mktemp("cache")
-    return root, load_attribute_judges(config.key(), train, JudgeConfig(steps=150), root=root,
-                             progress=False)
+    judges = load_attribute_judges(config.key(), train, JudgeConfig(steps=150), root=root,
+                                   progress=False)
+    judges.make()
+    return root, judges
 
 
 def test_judges_beat_chance_on_real_test_media(scenes, judges):
@@ -58,3 +60,14 @@ def test_judges_are_loaded_from_the_cache_unchanged(scenes, judges):
     for modality in first:
         media = test.media(modality)
         torch.testing.assert_close(first[modality].features(media), again[modality].features(media))
+
+
+def test_a_judge_is_trained_and_cached_only_when_first_read(scenes, tmp_path):
+    config, train, _ = scenes
+    judges = load_attribute_judges(config.key(), train, JudgeConfig(steps=5), root=tmp_path,
+                                   progress=False)
+    assert list(judges) == ["text", "image", "audio"] and not judges.made
+    assert not (tmp_path / "judges").exists()
+    image = judges["image"]
+    assert judges["image"] is image and judges.made == ["image"]
+    assert [path.name.split("-")[0] for path in (tmp_path / "judges").glob("*.pt")] == ["image"]

@@ -54,7 +54,7 @@ class ExportCommand(Command):
             from benchmark.data.embeddings import write_embeddings_folder
             from benchmark.preparation import prepare_inputs
 
-            inputs = prepare_inputs(profile, progress=progress)
+            inputs = prepare_inputs(profile, progress=progress, tasks=())  # no judges
             splits = {name: _as_features(inputs, name) for name in inputs.splits}
             write_embeddings_folder(args.to, splits)
             count = sum(len(split) for split in splits.values())

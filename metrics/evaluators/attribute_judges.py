@@ -40,6 +40,7 @@ from benchmark.core.media.logmel import LogMel
 from benchmark.core.media.tokenizer import WordTokenizer
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import MODALITIES, Modality
+from benchmark.core.on_demand import OnDemand
 from metrics.spec import UNKNOWN
 
 FEATURE_DIM = 128
@@ -179,22 +180,22 @@ def load_attribute_judges(
     config: JudgeConfig = JudgeConfig(),
     root: Path | None = None,
     progress: bool = True,
-) -> dict[Modality, AttributeJudge]:
-    """Train (or load from the cache) one judge per modality on real training media, for
-    each modality some labelled training item has (module doc): ``{}`` for a dataset
-    without label columns."""
-    judges = {}
-    for modality in MODALITIES:
-        if not _labelled_items(train, modality).any():
-            continue
+) -> OnDemand[Modality, AttributeJudge]:
+    """One judge per modality that some labelled training item has (module doc), each
+    loaded from the cache, or trained on real training media and cached, when it is first
+    read: a mapping without keys for a dataset without label columns."""
+
+    def make(modality: Modality) -> AttributeJudge:
         key = judge_key(dataset_key, config, modality)
         judge = load_or_build(
             (root or cache_root()) / "judges" / f"{modality}-{key}.pt",
             partial(_train_judge, modality, train, config, progress),
             save=_save_judge, load=partial(_load_judge, modality),
         )
-        judges[modality] = judge.eval().requires_grad_(False)
-    return judges
+        return judge.eval().requires_grad_(False)
+
+    return OnDemand({modality: partial(make, modality) for modality in MODALITIES
+                     if _labelled_items(train, modality).any()})
 
 
 def _save_judge(judge: AttributeJudge, path: Path) -> None:

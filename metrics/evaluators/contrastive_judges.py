@@ -41,6 +41,7 @@ from benchmark.core.errors import UserError
 from benchmark.core.media.logmel import LogMel, LogMelConfig
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import Modality
+from benchmark.core.on_demand import OnDemand
 from metrics.evaluators.attribute_judges import FEATURE_DIM, audio_trunk
 from metrics.spec import Media
 
@@ -196,23 +197,23 @@ def load_contrastive_judges(
     config: ContrastiveJudgeConfig = ContrastiveJudgeConfig(),
     root: Path | None = None,
     progress: bool = True,
-) -> dict[Pair, ContrastiveJudge]:
-    """Train (or load from the cache) one judge per pair in :data:`PAIRS` on real training
-    items that hold both modalities of the pair. A pair that no training item holds gets no
-    judge (its alignment metrics are then skipped, with the reason); one held by fewer
-    items than a batch is a UserError."""
-    judges = {}
-    for pair in PAIRS:
-        if not _paired(train, pair).any():
-            continue
+) -> OnDemand[Pair, ContrastiveJudge]:
+    """One judge per pair in :data:`PAIRS` that some training item holds both modalities
+    of, each loaded from the cache, or trained on those items and cached, when it is first
+    read. A pair that no training item holds gets no judge (its alignment metrics are then
+    skipped, with the reason); one held by fewer items than a batch is a UserError when its
+    judge is made."""
+
+    def make(pair: Pair) -> ContrastiveJudge:
         key = contrastive_judge_key(dataset_key, config, pair)
         judge = load_or_build(
             (root or cache_root()) / "contrastive_judges" / f"{'-'.join(pair)}-{key}.pt",
             partial(_train, pair, train, config, progress),
             save=_save_judge, load=partial(_load_judge, pair, config),
         )
-        judges[pair] = judge.eval().requires_grad_(False)
-    return judges
+        return judge.eval().requires_grad_(False)
+
+    return OnDemand({pair: partial(make, pair) for pair in PAIRS if _paired(train, pair).any()})
 
 
 def _save_judge(judge: ContrastiveJudge, path: Path) -> None:

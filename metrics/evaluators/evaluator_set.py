@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache, partial
 from itertools import combinations
 from pathlib import Path
 
@@ -95,40 +96,52 @@ COCO_CAPTION = Evaluator(CAPTION_EVALUATOR, _captions)
 
 def _attribute_predictors(attribute_judges: Mapping, dataset_version: str
                           ) -> dict[Modality, Evaluator]:
-    def predictor(judge) -> Callable[[Modality, Media], np.ndarray]:
-        return lambda modality, media: judge.predict(media).numpy()
+    """An attribute predictor per modality that has a judge; each judge is read (and so,
+    from an :class:`~benchmark.core.on_demand.OnDemand` mapping, made) only when its
+    predictor is first applied."""
+    def predictor(modality: Modality) -> Callable[[Modality, Media], np.ndarray]:
+        return lambda _, media: attribute_judges[modality].predict(media).numpy()
 
-    return {modality: Evaluator(f"judge:{dataset_version}", predictor(judge))
-            for modality, judge in attribute_judges.items()}
+    return {modality: Evaluator(f"judge:{dataset_version}", predictor(modality))
+            for modality in attribute_judges}
 
 
 def _contrastive_pairs(contrastive_judges: Mapping, dataset_version: str
                        ) -> dict[frozenset[Modality], Evaluator]:
-    def encoder(judge) -> Callable[[Modality, Media], np.ndarray]:
-        return lambda modality, media: judge.encode(modality, media).numpy()
+    """A pair encoder per modality pair that has a contrastive judge, read when first
+    applied."""
+    def encoder(pair: tuple[Modality, Modality]) -> Callable[[Modality, Media], np.ndarray]:
+        return lambda modality, media: contrastive_judges[pair].encode(modality, media).numpy()
 
-    return {frozenset(pair): Evaluator(f"contrastive-judge:{dataset_version}", encoder(judge))
-            for pair, judge in contrastive_judges.items()}
+    return {frozenset(pair): Evaluator(f"contrastive-judge:{dataset_version}", encoder(pair))
+            for pair in contrastive_judges}
 
 
-def _judge_image_features(judge) -> Callable[[Modality, Media], np.ndarray]:
-    """clean-fid features of images under the image attribute judge."""
+def _judge_image_features(judge: Callable[[], object]) -> Callable[[Modality, Media], np.ndarray]:
+    """clean-fid features of images under the image attribute judge ``judge()``, read when
+    the features are first asked for."""
     from metrics.evaluators.image_features import (
         clean_image_features,
         judge_image_extractor,
         judge_resize,
     )
 
-    extractor, resize = judge_image_extractor(judge), judge_resize(judge)
-    return lambda modality, images: clean_image_features(np.asarray(images), extractor,
-                                                         resize=resize)
+    @cache
+    def extractor_and_resize():
+        return judge_image_extractor(judge()), judge_resize(judge())
+
+    def features(modality: Modality, images: Media) -> np.ndarray:
+        extractor, resize = extractor_and_resize()
+        return clean_image_features(np.asarray(images), extractor, resize=resize)
+
+    return features
 
 
-def _judge_audio_features(judge) -> Callable[[Modality, Media], np.ndarray]:
-    """FAD features of audio under the audio attribute judge."""
+def _judge_audio_features(judge: Callable[[], object]) -> Callable[[Modality, Media], np.ndarray]:
+    """FAD features of audio under the audio attribute judge ``judge()``."""
     from metrics.evaluators.audio_features import judge_audio_features
 
-    return lambda modality, audio: judge_audio_features(judge, audio)
+    return lambda modality, audio: judge_audio_features(judge(), audio)
 
 
 _JUDGE_FEATURES = {"image": _judge_image_features, "audio": _judge_audio_features}
@@ -166,8 +179,9 @@ def embedded_evaluators(attribute_judges: Mapping, contrastive_judges: Mapping,
     """The embedded judges of ``dataset_version`` (e.g. ``scenes-v1``); either mapping may
     lack any modality (or pair), or be empty (module doc)."""
     judge_id = f"judge:{dataset_version}"
-    features = {modality: Evaluator(judge_id, _JUDGE_FEATURES[modality](judge))
-                for modality, judge in attribute_judges.items() if modality in _JUDGE_FEATURES}
+    features = {modality: Evaluator(judge_id, _JUDGE_FEATURES[modality](
+                    partial(attribute_judges.__getitem__, modality)))
+                for modality in attribute_judges if modality in _JUDGE_FEATURES}
     pairs = _contrastive_pairs(contrastive_judges, dataset_version)
     return Evaluators(
         kind="embedded",
