@@ -2,7 +2,8 @@
 
 ``prepare`` builds them ahead of time (and writes a preview a person can look at and
 listen to, for a dataset that has one); ``run`` calls the same function and finds them
-cached.
+cached. The judges are made when first read: ``run`` on cold caches builds only those
+that score its tasks (:func:`judges_read_by`), ``prepare`` all of them.
 """
 
 from __future__ import annotations
