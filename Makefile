@@ -48,7 +48,7 @@ clean-cache:
 # satisfy them; `make lock UPGRADE=--upgrade` takes the newest allowed (README "Dependencies").
 # LOCK_EXCLUDES are left out although a dependency names them: wandb (laion-clap names it for
 # its training scripts, which anybench never imports; timm imports it whenever it is
-# installed, 0.6 s of every run's start-up) and the 16 packages only it needs.
+# installed, 0.3 s of every run's start-up) and the 16 packages only it needs.
 LOCK_EXCLUDES = wandb
 lock:
 	test -x .venv-lock/bin/uv || ($(PYTHON) -m venv .venv-lock && .venv-lock/bin/python -m pip install --quiet uv)

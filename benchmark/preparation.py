@@ -9,7 +9,7 @@ that score its tasks (:func:`judges_read_by`), ``prepare`` all of them.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -131,11 +131,11 @@ def prepare_inputs(profile: Profile, progress: bool = True,
     return PreparedInputs(dataset, splits, backbones, judges, contrastive, embeddings)
 
 
-def judges_read_by(tasks: Sequence[Task] | None, judges: Mapping[Modality, object],
-                   contrastive: Mapping[tuple[Modality, Modality], object]
+def judges_read_by(tasks: Sequence[Task] | None, judges: Collection[Modality],
+                   contrastive: Collection[tuple[Modality, Modality]]
                    ) -> tuple[list[Modality], list[tuple[Modality, Modality]]]:
-    """The attribute judges (by modality) and contrastive judges (by pair) of ``judges``
-    and ``contrastive`` that scoring ``tasks`` reads: each target's attribute judge (its
+    """The attribute judges (by modality) and contrastive judges (by pair) among the keys
+    ``judges`` and ``contrastive`` that scoring ``tasks`` reads: each target's attribute judge (its
     attributes, and its features for FID/KID or FAD) and the judge of every pair of a
     target with another modality the task reads or makes (clip, clap, ais); all of them
     when ``tasks`` is None."""
