@@ -15,6 +15,14 @@ deterministic for a seed, so an unchanged tree reproduces the baseline exactly
 when each run computes with the baseline's thread count (its sweep's ``threads``, which
 ``check`` passes on; benchmark/core/threads.py).
 ``--update`` re-makes the baseline on purpose.
+
+Exact agreement holds only on one CPU family (benchmark/core/cpu_identity.py): another
+CPU's kernels add in another order. A baseline names the CPU its runs were made on
+(``cpu``). A metric whose baseline has two or more seeds has a measured spread and is
+compared on any CPU; a one-seed metric (tolerance at the float-rounding floor) is compared
+only when every run behind its value now ran on the baseline's CPU, and is otherwise
+reported as ``other CPU``, not compared, and does not fail the check. A baseline or record
+that names no CPU (made before they did) is compared as before.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.core.cache import atomic_path
+from benchmark.core.cpu_identity import describe
 from benchmark.core.errors import UserError
 from benchmark.records import RunRecord, provenance
 
@@ -47,20 +56,25 @@ BASELINE_ENTRY_KEYS = ("seeds", "mean", "sd", "tolerance")
 
 @dataclass
 class Comparison:
-    """One baseline metric against its seed mean now (None: some seed's value is absent)."""
+    """One baseline metric against its seed mean now (None: some seed's value is absent);
+    ``compared`` False: a one-seed metric whose runs now ran on another CPU than the
+    baseline's (see the module doc)."""
 
     key: str
     baseline: float
     baseline_sd: float
     now: float | None
     tolerance: float
+    compared: bool = True
 
     @property
     def status(self) -> str:
-        """``ok``, ``DRIFT`` (beyond tolerance, or missing now), or ``DRIFT (NaN now)``
-        and the like when the value now, the baseline mean or the tolerance is NaN or
-        infinite: a non-finite number never passes (NaN compares false with everything,
-        so ``|now - mean| > tolerance`` alone would call it ok)."""
+        """``ok``, ``other CPU`` (not compared), ``DRIFT`` (beyond tolerance, or missing
+        now), or ``DRIFT (NaN now)`` and the like when the value now, the baseline mean or
+        the tolerance is NaN or infinite: a non-finite number never passes (NaN compares
+        false with everything, so ``|now - mean| > tolerance`` alone would call it ok)."""
+        if not self.compared and self.now is not None:
+            return "other CPU"
         if self.now is None:
             return "DRIFT"
         for name, value in (("now", self.now), ("baseline", self.baseline),
@@ -71,7 +85,7 @@ class Comparison:
 
     @property
     def drifted(self) -> bool:
-        return self.status != "ok"
+        return self.status not in ("ok", "other CPU")
 
 
 def metric_key(record: RunRecord, metric_id: str) -> str:
@@ -96,10 +110,23 @@ def seed_values(records: Sequence[RunRecord]) -> dict[str, dict[int, float]]:
     return values
 
 
+def record_cpu(record: RunRecord) -> dict | None:
+    """The identity of the CPU a record's run computed on (None: the record predates it)."""
+    return record.provenance.get("hardware", {}).get("cpu")
+
+
+def common_cpu(records: Sequence[RunRecord]) -> dict | None:
+    """The CPU every one of ``records`` ran on; None when they ran on several or one does
+    not say."""
+    cpus = [record_cpu(record) for record in records]
+    return cpus[0] if cpus and all(cpu is not None and cpu == cpus[0] for cpu in cpus) else None
+
+
 def make_baseline(name: str, sweep: dict, records: Sequence[RunRecord]) -> dict:
     """The baseline of ``records``' generated metrics: per metric key the seeds, values,
-    mean, sd and tolerance. A NaN or infinite value is a UserError naming each one: a
-    baseline made from it could never be matched (see :attr:`Comparison.status`)."""
+    mean, sd and tolerance, and the CPU the runs were made on (:func:`common_cpu`). A NaN
+    or infinite value is a UserError naming each one: a baseline made from it could never
+    be matched (see :attr:`Comparison.status`)."""
     values_by_key = seed_values(records)
     non_finite = [f"{key} seed {seed} = {value}" for key, by_seed in sorted(values_by_key.items())
                   for seed, value in sorted(by_seed.items()) if not math.isfinite(value)]
@@ -116,20 +143,42 @@ def make_baseline(name: str, sweep: dict, records: Sequence[RunRecord]) -> dict:
         }
     return {"name": name, "sweep": sweep,
             "tolerance_rule": "max(3 * sd / sqrt(seeds), 1e-6 * max(1, |mean|))",
-            "made_with": provenance("baseline")["git"], "metrics": metrics}
+            "made_with": provenance("baseline")["git"], "cpu": common_cpu(records),
+            "metrics": metrics}
 
 
 def compare(baseline: dict, records: Sequence[RunRecord]) -> list[Comparison]:
-    """Each baseline metric against the mean over the baseline's seeds now (None: absent)."""
+    """Each baseline metric against the mean over the baseline's seeds now (None: absent);
+    a one-seed metric is not compared when a run behind it ran on another CPU than the
+    baseline's (module doc)."""
     now = seed_values(records)
+    baseline_cpu = baseline.get("cpu")
+    other_cpu_keys = {metric_key(record, metric_id) for record in records
+                      if record.status == "ok" and baseline_cpu is not None
+                      and record_cpu(record) not in (None, baseline_cpu)
+                      for metric_id in record.metrics}
     comparisons = []
     for key, stored in baseline["metrics"].items():
         by_seed = now.get(key, {})
         present = [by_seed[s] for s in stored["seeds"] if s in by_seed]
         value = float(np.mean(present)) if len(present) == len(stored["seeds"]) else None
+        compared = len(stored["seeds"]) > 1 or key not in other_cpu_keys
         comparisons.append(Comparison(key, stored["mean"], stored["sd"], value,
-                                      stored["tolerance"]))
+                                      stored["tolerance"], compared))
     return comparisons
+
+
+def other_cpu_note(baseline: dict, records: Sequence[RunRecord],
+                   comparisons: Sequence[Comparison]) -> str | None:
+    """The line that says how many one-seed metrics were not compared and why (None when
+    every metric was)."""
+    skipped = sum(not c.compared and c.now is not None for c in comparisons)
+    if not skipped:
+        return None
+    return (f"{skipped} one-seed metrics not compared: the baseline was made on "
+            f"{describe(baseline.get('cpu'))}, these runs ran on {describe(common_cpu(records))}"
+            f"; one seed has no spread to allow for another CPU's rounding, so such a baseline "
+            f"holds only on its own CPU (re-make it on this one with --update to check here)")
 
 
 def diff_table(comparisons: Sequence[Comparison], only_drifted: bool = False) -> str:

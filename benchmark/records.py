@@ -221,13 +221,15 @@ def media_settings(record: RunRecord) -> dict[str, Any]:
 def provenance(config_hash: str, load_at_start: list[float] | None = None) -> dict[str, Any]:
     """Git commit (and whether the tree was dirty), the lock file the environment was
     installed from (:func:`lock_file_state`), package versions, hardware (with the CPUs
-    the process could use, its torch threads, OpenMP's wait policy and the machine's load
-    averages when the run started), config hash."""
+    the process could use, its torch threads, OpenMP's wait policy, the machine's load
+    averages when the run started and the CPU's identity, which decides the last digits:
+    benchmark/core/cpu_identity.py), config hash."""
     import numpy
     import pytorch_lightning
     import torch
 
     import benchmark
+    from benchmark.core.cpu_identity import cpu_identity
     from benchmark.core.threads import usable_cpus
 
     return {
@@ -249,6 +251,7 @@ def provenance(config_hash: str, load_at_start: list[float] | None = None) -> di
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
             "load_at_start": load_at_start,
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "cpu": cpu_identity(),
         },
         "config_hash": config_hash,
     }

@@ -59,6 +59,7 @@ class CheckCommand(Command):
             diff_table,
             load_baseline,
             make_baseline,
+            other_cpu_note,
             sweep_records,
             write_baseline,
         )
@@ -84,4 +85,7 @@ class CheckCommand(Command):
         print(diff_table(comparisons))
         print(f"{len(drifted)} of {len(comparisons)} metrics drifted beyond tolerance "
               f"({baseline['tolerance_rule']})")
+        note = other_cpu_note(baseline, records, comparisons)
+        if note:
+            print(note)
         return 1 if drifted else 0
