@@ -31,8 +31,8 @@ def _cell(metric: dict | None) -> str:
 def _direction(metric_id: str) -> str:
     """`` ↑`` or `` ↓``: whether the metric's registered spec says higher is better ("" for
     an id that names no registered metric, e.g. a per-column part of one)."""
-    from benchmark.report.aggregate import parse_metric_id
     from metrics import METRICS
+    from metrics.spec import parse_metric_id
 
     name = parse_metric_id(metric_id)[1]
     if name not in METRICS.names():

@@ -33,14 +33,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 
 from benchmark.budget import BudgetCallback
 from benchmark.core.budget import Budget
+
+if TYPE_CHECKING:  # pandas is imported by the reader only: a run never needs it (0.3 s)
+    import pandas as pd
 
 LOG_FILE = "metrics.csv"
 """The CSV file every run's log directory holds (the name Lightning's CSVLogger gives it)."""
@@ -185,6 +188,8 @@ def read_training_log(path: Path) -> pd.DataFrame:
     ``samples_per_s`` and the method's loss terms, named without the ``train/`` prefix
     (``skipped_batches`` too, where a method skipped some). Lightning's ``epoch`` column is
     left out. Counts are integers; a value not logged on a row is NaN."""
+    import pandas as pd
+
     frame = pd.read_csv(path)
     frame = frame.drop(columns=[c for c in ("epoch",) if c in frame.columns])
     frame.columns = [c.removeprefix(COLUMN_PREFIX) for c in frame.columns]

@@ -79,9 +79,21 @@ _NAME = re.compile(r"^[a-z0-9_]+$")
 _NOT_IN_NAME = re.compile(r"[^a-z0-9_]")
 
 
+_METRIC_ID = re.compile(r"^(?P<subject>[a-z0-9]+)\.(?P<metric>[a-z0-9_]+)\[(?P<evaluator>.+)\]$")
+
+
 def metric_id(subject: str, name: str, evaluator: str) -> str:
     """``metric_id("image", "fid", "judge:scenes-v1")`` -> ``"image.fid[judge:scenes-v1]"``."""
     return f"{subject}.{name}[{evaluator}]"
+
+
+def parse_metric_id(text: str) -> tuple[str, str, str]:
+    """The inverse of :func:`metric_id`: ``"image.fid[judge:scenes-v1]"`` -> ``("image",
+    "fid", "judge:scenes-v1")``; a ValueError for text that is not a metric id."""
+    match = _METRIC_ID.match(text)
+    if match is None:
+        raise ValueError(f"not a metric id: {text}")
+    return match["subject"], match["metric"], match["evaluator"]
 
 
 def id_part(text: str) -> str:

@@ -240,3 +240,14 @@ def test_a_smoke_run_writes_the_log_its_records_name(tmp_path, smoke_env):
     assert log[list(LOGGED)].notna().all().all()
     assert log["samples"].iloc[-1] == first.budget["samples"]
     assert log["flops"].iloc[-1] == first.flops
+
+
+def test_the_run_path_imports_no_pandas_or_report_code():
+    # pandas is the report's and the log reader's: importing it cost every run process
+    # 0.3 s of start-up it never used
+    code = ("import sys, benchmark.runner, benchmark.summary, benchmark.training_log; "
+            "print(sorted(m for m in sys.modules if m == 'pandas' or m == 'benchmark.report'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -10,7 +10,6 @@ the report's problems): a failed seed is never left out of a mean of the others.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,19 +17,10 @@ import pandas as pd
 
 from benchmark.records import RunRecord
 from metrics import METRICS
-
-_METRIC_ID = re.compile(r"^(?P<subject>[a-z0-9]+)\.(?P<metric>[a-z0-9_]+)\[(?P<evaluator>.+)\]$")
+from metrics.spec import parse_metric_id
 
 RESULT_COLUMNS = ["run_id", "method", "task", "seed", "protocol", "row", "metric_id",
                   "subject", "metric", "evaluator", "value", "n", "ci_low", "ci_high"]
-
-
-def parse_metric_id(metric_id: str) -> tuple[str, str, str]:
-    """``"image.fid[judge:scenes-v1]"`` -> ``("image", "fid", "judge:scenes-v1")``."""
-    match = _METRIC_ID.match(metric_id)
-    if match is None:
-        raise ValueError(f"not a metric id: {metric_id}")
-    return match["subject"], match["metric"], match["evaluator"]
 
 
 def higher_is_better(metric: str) -> bool:

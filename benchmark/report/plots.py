@@ -18,13 +18,13 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.records import RunRecord
-from benchmark.report.aggregate import parse_metric_id
 from benchmark.report.tables import (
     ALIGNMENT_METRICS,
     QUALITY_METRICS,
     task_arrow,
     task_order,
 )
+from metrics.spec import parse_metric_id
 
 
 def _pyplot():

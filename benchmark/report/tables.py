@@ -18,10 +18,10 @@ import pandas as pd
 from benchmark.report.aggregate import (
     higher_is_better,
     interval,
-    parse_metric_id,
     seed_statistics,
 )
 from benchmark.summary import format_number
+from metrics.spec import parse_metric_id
 
 MODALITY_LETTER = {"text": "T", "image": "I", "audio": "A"}
 QUALITY_METRICS = ("fid", "fad", "cider_d")
