@@ -15,6 +15,15 @@ covariance and shift FD* upwards by more than its spread at moderate n, so perce
 basic bootstrap intervals need not even contain FD. The interval describes how much FD
 moves with the finite test set at this n, not spread over training seeds (sweeps report
 that).
+
+A replicate takes the trace term another way (:func:`frechet_distance_by_eigenvalues`):
+S_1 S_2 has the eigenvalues of the symmetric matrix S_1^{1/2} S_2 S_1^{1/2}, so
+Tr((S_1 S_2)^{1/2}) = sum_i sqrt(lambda_i), from two symmetric eigendecompositions instead
+of scipy's Schur-form square root: 100 replicates at n = 1000 took 2.07 s by clean-fid
+and 0.39 s this way on the judges' 128 features (0.16 s and 0.12 s at 64), and their
+standard deviation agreed to 5e-11 relative (1e-8 at n = 100, where the covariances are
+singular). Those replicates were almost half of the demo's scoring. FD itself stays
+clean-fid's.
 """
 
 from __future__ import annotations
@@ -67,6 +76,22 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     )
 
 
+def frechet_distance_by_eigenvalues(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
+                                    sigma2: np.ndarray) -> float:
+    """FD between N(mu1, sigma1) and N(mu2, sigma2) for symmetric positive semi-definite
+    covariances, with Tr((S_1 S_2)^{1/2}) = sum_i sqrt(lambda_i) over the eigenvalues of
+    R S_2 R, R = S_1^{1/2} (module doc). RS_2R and S_1 S_2 = R(RS_2) share their non-zero
+    eigenvalues, so this holds for singular S_1 too; round-off below zero (in the
+    eigenvalues, and in FD) is clamped to 0."""
+    eigenvalues, vectors = np.linalg.eigh(sigma1)
+    root = (vectors * np.sqrt(np.clip(eigenvalues, 0.0, None))) @ vectors.T
+    inner = root @ sigma2 @ root
+    trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2), 0.0, None)).sum()
+    difference = mu1 - mu2
+    value = difference @ difference + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_sqrt
+    return float(max(value, 0.0))
+
+
 FRECHET_RESAMPLES = 100
 
 
@@ -82,7 +107,9 @@ def frechet_metric(generated: np.ndarray, reference: np.ndarray, *, seed: int = 
         return MetricValue(value, n=len(a))
     rng = np.random.default_rng(seed)
     replicates = np.array([
-        frechet_distance(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))])
+        frechet_distance_by_eigenvalues(
+            *gaussian_statistics(a[rng.integers(0, len(a), len(a))]),
+            *gaussian_statistics(b[rng.integers(0, len(b), len(b))]))
         for _ in range(resamples)
     ])
     half_width = 1.96 * float(replicates.std(ddof=1))
