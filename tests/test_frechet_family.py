@@ -65,17 +65,25 @@ class _Passthrough(nn.Module):
         return x
 
 
-def test_fd_matches_the_closed_form_for_commuting_full_covariances():
+# clean-fid's Schur-form square root (FD's value) and the eigenvalue route (its bootstrap
+# replicates) must both give the closed forms
+FD_ROUTES = pytest.mark.parametrize(
+    "route", [frechet_distance_from_statistics, frechet_distance_by_eigenvalues])
+
+
+@FD_ROUTES
+def test_fd_matches_the_closed_form_for_commuting_full_covariances(route):
     # S_1 = Q diag(a) Q^T, S_2 = Q diag(b) Q^T  =>  FD = |mu_1 - mu_2|^2 + sum (sqrt a - sqrt b)^2
     q = _rotation(6, seed=0)
     a, b = np.array([0.5, 1, 2, 3, 4, 9.0]), np.array([4, 1, 0.25, 3, 1, 1.0])
     mu1, mu2 = np.arange(6.0), np.arange(6.0)[::-1]
     expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
-    value = frechet_distance_from_statistics(mu1, q @ np.diag(a) @ q.T, mu2, q @ np.diag(b) @ q.T)
+    value = route(mu1, q @ np.diag(a) @ q.T, mu2, q @ np.diag(b) @ q.T)
     assert value == pytest.approx(expected, rel=1e-9)
 
 
-def test_fd_matches_the_closed_form_for_non_commuting_2x2_covariances():
+@FD_ROUTES
+def test_fd_matches_the_closed_form_for_non_commuting_2x2_covariances(route):
     # S_1 S_2 has positive eigenvalues l_1, l_2, so Tr sqrt(S_1 S_2) = sqrt(l_1) + sqrt(l_2)
     # = sqrt(Tr(S_1 S_2) + 2 sqrt(det S_1 det S_2)).
     s1, s2 = np.array([[2.0, 0.8], [0.8, 1.0]]), np.array([[1.0, -0.3], [-0.3, 3.0]])
@@ -83,7 +91,7 @@ def test_fd_matches_the_closed_form_for_non_commuting_2x2_covariances():
     mu1, mu2 = np.array([1.0, -1.0]), np.array([0.5, 2.0])
     tr_sqrt = np.sqrt(np.trace(s1 @ s2) + 2 * np.sqrt(np.linalg.det(s1) * np.linalg.det(s2)))
     expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt
-    assert frechet_distance_from_statistics(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-9)
+    assert route(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-9)
 
 
 def test_fd_of_samples_equals_the_closed_form_of_their_exact_moments():
@@ -113,16 +121,7 @@ def test_fd_regularizes_a_product_without_square_root_silently(capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_the_eigenvalue_route_matches_the_closed_forms_and_clean_fid():
-    q = _rotation(6, seed=0)
-    a, b = np.array([0.5, 1, 2, 3, 4, 9.0]), np.array([4, 1, 0.25, 3, 1, 1.0])
-    mu1, mu2 = np.arange(6.0), np.arange(6.0)[::-1]
-    expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
-    value = frechet_distance_by_eigenvalues(mu1, q @ np.diag(a) @ q.T, mu2, q @ np.diag(b) @ q.T)
-    assert value == pytest.approx(expected, rel=1e-12)
-    s1, s2 = np.array([[2.0, 0.8], [0.8, 1.0]]), np.array([[1.0, -0.3], [-0.3, 3.0]])
-    assert frechet_distance_by_eigenvalues(mu1[:2], s1, mu2[:2], s2) == pytest.approx(
-        frechet_distance_from_statistics(mu1[:2], s1, mu2[:2], s2), rel=1e-12)
+def test_the_eigenvalue_route_matches_clean_fid_on_feature_sized_statistics():
     rng = np.random.default_rng(3)
     # The last: singular covariances (n < F). The square root of a zero eigenvalue comes out
     # as that of its round-off, about 1e-8, by either route: on a singular pair with a known
