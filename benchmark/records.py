@@ -8,6 +8,7 @@ benchmark/results_folder.py (one record per run, unreadable files skipped and na
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -46,6 +47,13 @@ class RunRecord:
     on real test media (attribute accuracy, alignment of real pairs, retrieval R@1).
     ``per_sample_file`` names the ``.npz`` beside the record that keeps every per-item
     score (keys ``"{row}/{metric id}"``), from which intervals can be recomputed.
+    ``features_file`` names the ``.npz`` beside the record with the generated row's
+    evaluator features of every set metric (FID, KID, FAD, emb_fd; float16), and
+    ``features`` maps each such metric id to ``{"generated": member, "reference": file}``:
+    the member of ``features_file`` with its generated rows, and the file (relative to the
+    results folder, ``references/<hash>.npz``, shared by every run on the same real
+    items) with the real reference rows (:func:`write_features`); both empty in records
+    made before features were kept.
     ``samples_file`` names the ``.npz`` with the first test items' sources, generated
     outputs and real targets (write_samples), for a report's gallery.
     ``run_key`` hashes the settings that determine the results (RunConfig.identity):
@@ -97,6 +105,8 @@ class RunRecord:
     extra: dict[str, Any] = field(default_factory=dict)
     skipped_metrics: dict[str, str] = field(default_factory=dict)
     distributed: dict[str, Any] = field(default_factory=dict)
+    features_file: str | None = None
+    features: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
@@ -121,6 +131,61 @@ def write_samples(run_id: str, samples: dict[str, np.ndarray], results_dir: Path
     """Write a run's gallery samples to ``results_dir/<run_id>.samples.npz`` (never
     overwrites); keys ``source/<m>``, ``generated/<m>``, ``truth/<m>``."""
     return _write_arrays(results_dir / f"{run_id}.samples.npz", samples)
+
+
+FEATURE_DTYPE = np.float16
+REFERENCES_FOLDER = "references"
+
+
+def write_features(run_id: str, features: Mapping[str, tuple[np.ndarray, np.ndarray]],
+                   staging_dir: Path, results_dir: Path) -> tuple[Path, dict[str, dict[str, str]]]:
+    """Store set metrics' features (metric id -> (generated rows, reference rows)) as
+    float16: the generated rows in ``staging_dir/<run_id>.features.npz``, one member per
+    distinct array (FID and KID share theirs), and each distinct reference set once per
+    results folder, as ``results_dir/references/<content hash>.npz`` (written at once,
+    never overwritten: the same name holds the same rows). Returns the run's file and the
+    record's ``features`` map (RunRecord)."""
+    members: dict[str, np.ndarray] = {}
+    index: dict[str, dict[str, str]] = {}
+    for metric_id, (generated, reference) in features.items():
+        rows = np.ascontiguousarray(generated, dtype=FEATURE_DTYPE)
+        member = _content_name(rows)
+        members.setdefault(member, rows)
+        index[metric_id] = {"generated": member,
+                            "reference": _write_reference(reference, results_dir)}
+    return _write_arrays(staging_dir / f"{run_id}.features.npz", members), index
+
+
+def _content_name(rows: np.ndarray) -> str:
+    """A name for ``rows`` from their shape and bytes."""
+    digest = hashlib.sha256(repr(rows.shape).encode() + rows.tobytes()).hexdigest()
+    return digest[:16]
+
+
+def _write_reference(reference: np.ndarray, results_dir: Path) -> str:
+    """``references/<hash>.npz`` under ``results_dir``, written unless already there."""
+    rows = np.ascontiguousarray(reference, dtype=FEATURE_DTYPE)
+    name = f"{REFERENCES_FOLDER}/{_content_name(rows)}.npz"
+    path = results_dir / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # another run wrote it meanwhile
+            _write_arrays(path, {"rows": rows})
+    return name
+
+
+def read_features(results_dir: Path, record: RunRecord, metric_id: str
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The generated and reference feature rows (float64) a record stored for a set
+    metric, or None when it stored none (made before features were kept, or a metric
+    without features)."""
+    entry = record.features.get(metric_id)
+    if entry is None or record.features_file is None:
+        return None
+    with np.load(results_dir / record.features_file) as generated, \
+            np.load(results_dir / entry["reference"]) as reference:
+        return (generated[entry["generated"]].astype(np.float64),
+                reference["rows"].astype(np.float64))
 
 
 def read_samples(path: Path) -> dict[str, np.ndarray] | None:

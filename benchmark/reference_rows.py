@@ -21,7 +21,7 @@ Only the embedded evaluators are cached: pretrained ones are read from user file
 can change behind the same path.
 
 A cache file is an ``.npz`` archive that holds no pickle (a shared cache folder must not
-run code): the member ``rows`` is JSON text with each row's metrics (value, n, interval)
+run code): the member ``rows`` is JSON text with each row's metrics (value, n, interval, details)
 and the skipped metrics, and each per-item score array is a member ``per_sample_<i>`` that
 the JSON names. Loading gives back the same values, dtypes and key order; members are
 written in a fixed order with fixed timestamps, so the same rows make the same bytes.
@@ -139,8 +139,7 @@ def _save_rows(rows: ReferenceRows, path: Path) -> None:
     arrays: dict[str, np.ndarray] = {}
 
     def entry(value: MetricValue) -> dict:
-        fields = {"value": value.value, "n": value.n, "ci_low": value.ci_low,
-                  "ci_high": value.ci_high}
+        fields = value.to_dict()
         if value.per_sample is not None:
             fields["per_sample"] = name = f"per_sample_{len(arrays)}"
             arrays[name] = np.asarray(value.per_sample)
@@ -165,7 +164,9 @@ def _load_rows(path: Path) -> ReferenceRows:
 
         def value(fields: dict) -> MetricValue:
             name = fields.pop("per_sample", None)
-            return MetricValue(**fields, per_sample=None if name is None else archive[name])
+            core = {key: fields.pop(key) for key in ("value", "n", "ci_low", "ci_high")}
+            return MetricValue(**core, per_sample=None if name is None else archive[name],
+                               details=fields or None)
 
         rows = {row: {metric: value(fields) for metric, fields in table[row].items()}
                 for row in _ROWS}

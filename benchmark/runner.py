@@ -39,6 +39,7 @@ from benchmark.records import (
     RunRecord,
     dataset_config,
     provenance,
+    write_features,
     write_per_sample,
     write_record,
     write_samples,
@@ -384,7 +385,7 @@ def _quality_curve(trained: TrainedMethod, sampling: Sampling, final: Scores, ta
     for checkpoint in trained.meter.checkpoints:
         figures = {k: v for k, v in checkpoint.items() if k != "weights"}
         if subset is reference and checkpoint is trained.meter.checkpoints[-1]:
-            values = {name: replace(value, ci_low=None, ci_high=None)
+            values = {name: replace(value, ci_low=None, ci_high=None, details=None)
                       for name, value in final.values.items()}
         else:
             values = _checkpoint_values(checkpoint, trained, on_subset, task, inputs,
@@ -454,6 +455,9 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         for name, value in values.items() if value.per_sample is not None
     }
     per_sample_path = write_per_sample(run_id, per_sample, area.folder)
+    features_path, features = write_features(
+        run_id, {name: value.features for name, value in scores.values.items()
+                 if value.features is not None}, area.folder, area.results_dir)
     samples_path = write_samples(run_id, gallery_samples(config.task, test, evaluated.decoded),
                                  area.folder)
     train_s, items = meter.seconds, len(test)
@@ -493,6 +497,8 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
         flops=meter.flops,
         per_sample_file=per_sample_path.name,
         samples_file=samples_path.name,
+        features_file=features_path.name,
+        features=features,
         run_key=config.run_key(),
         curve=evaluated.curve,
         training_log=training_log,
@@ -502,4 +508,4 @@ def _evaluate(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
     )
     staged = write_record(record, area.folder)
     return record, area.publish(staged.name, [per_sample_path.name, samples_path.name,
-                                              *staged_with])
+                                              features_path.name, *staged_with])

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmark.core.modalities import MODALITIES
-from metrics.frechet import frechet_metric
+from metrics.frechet import frechet_from_features, frechet_metric
 from metrics.spec import MetricInputs, MetricSpec
 from metrics.value import MetricValue, mean_with_bootstrap
 
@@ -92,7 +92,8 @@ EMBEDDING_FRECHET = MetricSpec(
     description="Fréchet distance of generated vs true target embeddings, no decoder "
                 "(lower is better)",
     higher_is_better=False, targets=MODALITIES, evaluator="embeddings",
-    compute=_embedding_frechet, needs_media=False,
+    compute=_embedding_frechet,
+    from_features=frechet_from_features, needs_media=False,
 )
 EMBEDDING_COSINE = MetricSpec(
     name="emb_cos",

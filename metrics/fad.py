@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metrics.frechet import frechet_metric
+from metrics.frechet import frechet_from_features, frechet_metric
 from metrics.spec import MetricInputs, MetricSpec
 from metrics.value import MetricValue
 
@@ -32,4 +32,5 @@ FAD = MetricSpec(
     description="Fréchet distance of audio features, generated vs real test audio at equal n "
                 "(lower is better)",
     higher_is_better=False, targets=("audio",), evaluator="features", compute=_fad,
+    from_features=frechet_from_features,
 )

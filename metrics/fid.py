@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metrics.frechet import frechet_metric
+from metrics.frechet import frechet_from_features, frechet_metric
 from metrics.spec import MetricInputs, MetricSpec
 from metrics.value import MetricValue
 
@@ -61,7 +61,15 @@ def kid(
         )
     finally:
         np.random.set_state(saved)
-    return MetricValue(value, n=len(generated_features))
+    return MetricValue(value, n=len(generated_features),
+                       features=(np.asarray(generated_features), np.asarray(reference_features)))
+
+
+def kid_from_features(generated_features: np.ndarray, reference_features: np.ndarray
+                      ) -> float:
+    """KID's value (seed 0) from the two feature sets: what a paired comparison
+    recomputes on resampled items."""
+    return kid(generated_features, reference_features).value
 
 
 def _fid(inputs: MetricInputs) -> MetricValue:
@@ -77,9 +85,11 @@ FID = MetricSpec(
     description="Fréchet distance of image features (clean-fid, mode=clean), generated vs real "
                 "test images at equal n (lower is better)",
     higher_is_better=False, targets=("image",), evaluator="features", compute=_fid,
+    from_features=frechet_from_features,
 )
 KID = MetricSpec(
     name="kid",
     description="kernel inception distance on the same features as fid (lower is better)",
     higher_is_better=False, targets=("image",), evaluator="features", compute=_kid,
+    from_features=kid_from_features,
 )

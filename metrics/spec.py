@@ -125,7 +125,10 @@ class MetricSpec:
     has none. ``needs_media`` says it reads decoded media (not only embeddings),
     ``needs_labels`` the test items' attribute labels, ``needs_reference`` the real
     reference set (module doc). ``rows`` are the rows it scores. ``breakdown``, when set,
-    gives the values of its parts (module doc).
+    gives the values of its parts (module doc). ``from_features``, set on a set metric
+    (one that is not a mean of per-item scores: FID, KID, FAD, emb_fd), recomputes its value
+    from the two feature sets ``(output [n, F], reference [n', F])`` it keeps in
+    ``MetricValue.features``: what a paired comparison evaluates on resampled items.
     """
 
     name: str
@@ -141,6 +144,7 @@ class MetricSpec:
     rows: frozenset[Row] = OUTPUTS
     subject: Subject = "target"
     breakdown: Callable[[MetricInputs], Mapping[str, MetricValue]] | None = None
+    from_features: Callable[[np.ndarray, np.ndarray], float] | None = None
 
     def __post_init__(self) -> None:
         problems = []

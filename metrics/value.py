@@ -14,6 +14,7 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,11 @@ class MetricValue:
 
     ``per_sample`` keeps the per-item scores a mean was taken over (None for set-level
     metrics such as Fréchet distances); runs store them so intervals can be recomputed.
+    ``features`` keeps a set metric's two feature sets ``(generated [n, F], reference
+    [n', F])``, row i of each belonging to test item i when n = n'; runs store them so the
+    metric can be recomputed on resampled items (benchmark/verdicts/). ``details`` are
+    further record fields of the value (a Fréchet distance's ``fd_inf``), written beside
+    value, n and interval.
     """
 
     value: float
@@ -31,10 +37,15 @@ class MetricValue:
     ci_low: float | None = None
     ci_high: float | None = None
     per_sample: np.ndarray | None = field(default=None, compare=False, repr=False)
+    features: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False,
+                                                            repr=False)
+    details: dict[str, Any] | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict:
-        """The record form: value, n and interval (per-sample values are stored apart)."""
-        return {"value": self.value, "n": self.n, "ci_low": self.ci_low, "ci_high": self.ci_high}
+        """The record form: value, n, interval and the details (per-sample values and
+        features are stored apart)."""
+        return {"value": self.value, "n": self.n, "ci_low": self.ci_low, "ci_high": self.ci_high,
+                **(self.details or {})}
 
 
 _POINT_ESTIMATES = contextvars.ContextVar("point_estimates", default=False)

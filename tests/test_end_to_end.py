@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.records import media_settings, read_record
+from benchmark.records import media_settings, read_features, read_record
 
 
 def test_smoke_run_writes_a_complete_record(tmp_path, smoke_env):
@@ -72,6 +72,14 @@ def test_smoke_run_writes_a_complete_record(tmp_path, smoke_env):
     assert samples["source/audio"].shape == (6, 6000)
     assert samples["generated/image"].shape == samples["truth/image"].shape == (6, 32, 32, 3)
     assert record["extra"]["single_stage"] is True
+    fid = record["metrics"]["image.fid[judge:scenes-v1]"]
+    assert fid["fd_inf"]["sizes"][-1] == fid["n"] == 100 and 0 <= fid["fd_inf"]["r2"] <= 1
+    assert set(record["features"]) == {"image.fid[judge:scenes-v1]",
+                                       "image.kid[judge:scenes-v1]",
+                                       "image.emb_fd[backbone:scenes-v1]"}
+    generated, reference = read_features(records[0].parent, read_record(records[0]),
+                                         "image.fid[judge:scenes-v1]")
+    assert generated.shape == reference.shape and len(generated) == 100
     per_sample = np.load(records[0].parent / record["per_sample_file"])
     assert per_sample["generated/image.attr_acc[judge:scenes-v1]"].shape == (100,)
     assert "real/image.ais[contrastive-judge:scenes-v1]" in per_sample
@@ -79,7 +87,8 @@ def test_smoke_run_writes_a_complete_record(tmp_path, smoke_env):
     assert [point["fraction"] for point in curve] == [1 / 8, 1 / 4, 1 / 2, 1.0]
     assert [point["steps"] for point in curve] == [13, 25, 50, 100]
     assert all(set(point["metrics"]) == ids for point in curve)
-    values_only = {k: {**v, "ci_low": None, "ci_high": None} for k, v in record["metrics"].items()}
+    values_only = {k: {"value": v["value"], "n": v["n"], "ci_low": None, "ci_high": None}
+                   for k, v in record["metrics"].items()}
     assert curve[-1]["metrics"] == values_only  # curve points skip the resampling
     assert all(v["ci_low"] is None for point in curve for v in point["metrics"].values())
     assert curve[0]["metrics"] != values_only
