@@ -6,6 +6,9 @@
     sweep    benchmark/cli/sweep.py     methods x tasks x seeds, resumable, in parallel
     report   benchmark/cli/report.py    tables, plots and a page from records
     check    benchmark/cli/check.py     the drift check against a committed baseline
+    compare  benchmark/cli/compare.py   paired comparisons of every pair of methods
+    power    benchmark/cli/power.py     minimum detectable differences, items/seeds needed
+    claims   benchmark/cli/claims.py    verdicts on the papers' claims (claims/*.toml)
     export   benchmark/cli/export.py    write a dataset in the folder formats (an example)
     import-npz  benchmark/cli/import_npz.py  FlowBind .npz features -> an embeddings folder
     readme   benchmark/cli/readme.py    the README's measured tables, from committed records
@@ -27,9 +30,11 @@ from typing import NoReturn
 
 from benchmark.cli.check import CheckCommand
 from benchmark.cli.command import Command
+from benchmark.cli.compare import CompareCommand
 from benchmark.cli.export import ExportCommand
 from benchmark.cli.import_npz import ImportNpzCommand
 from benchmark.cli.ls import LsCommand
+from benchmark.cli.power import PowerCommand
 from benchmark.cli.prepare import PrepareCommand
 from benchmark.cli.readme import ReadmeCommand
 from benchmark.cli.report import ReportCommand
@@ -39,7 +44,8 @@ from benchmark.core import exit_codes
 from benchmark.core.errors import UserError
 
 COMMANDS: tuple[Command, ...] = (RunCommand(), LsCommand(), PrepareCommand(), SweepCommand(),
-                                 ReportCommand(), CheckCommand(), ExportCommand(),
+                                 ReportCommand(), CheckCommand(), CompareCommand(),
+                                 PowerCommand(), ExportCommand(),
                                  ImportNpzCommand(), ReadmeCommand())
 
 

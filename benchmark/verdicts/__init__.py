@@ -1,0 +1,1 @@
+"""Verdicts: whether differences between methods are real, and whether claims hold."""
