@@ -31,6 +31,7 @@ from benchmark.report.tables import (
     to_markdown,
 )
 from benchmark.summary import markdown_run_table
+from benchmark.verdicts.comparisons import Comparer
 
 DIRECTED_TASKS = ("text2image", "audio2image", "text2audio", "image2audio", "image2text",
                   "audio2text")
@@ -45,10 +46,10 @@ class Block:
     repository root) and how."""
 
     results: str
-    render: Callable[[Sequence[RunRecord], str], str]
+    render: Callable[[Sequence[RunRecord], str, Path], str]
 
 
-def _demo(records: Sequence[RunRecord], folder: str) -> str:
+def _demo(records: Sequence[RunRecord], folder: str, results_dir: Path) -> str:
     """The demo's one record as ``run`` prints it, and what its training and scoring cost."""
     if len(records) != 1:
         raise UserError(f"{folder} must hold exactly the demo's one record, found "
@@ -90,25 +91,31 @@ def _ratio_line(records: Sequence[RunRecord], reference: str = "flowbind") -> st
             "seconds over seeds): " + "; ".join(parts) + ".\n")
 
 
-def _suite(records: Sequence[RunRecord], folder: str) -> str:
-    """The example suite's attribute accuracy, quality, alignment and efficiency tables."""
+def _suite(records: Sequence[RunRecord], folder: str, results_dir: Path) -> str:
+    """The example suite's attribute accuracy, quality, alignment and efficiency tables,
+    bold where the paired, Holm-corrected tests say so."""
     results = results_frame(records)
+    verdicts = Comparer(results_dir, records).family
     tables = [
-        paper_table(results, "Attribute accuracy", [(t, "attr_acc") for t in DIRECTED_TASKS]),
-        paper_table(results, "Quality (the FlowBind paper's Table 2 shape)", PAPER_QUALITY),
+        paper_table(results, "Attribute accuracy", [(t, "attr_acc") for t in DIRECTED_TASKS],
+                    verdicts),
+        paper_table(results, "Quality (the FlowBind paper's Table 2 shape)", PAPER_QUALITY,
+                    verdicts),
         paper_table(results, "Alignment (CLIP, CLAP, AIS roles of the embedded judges)",
-                    PAPER_ALIGNMENT),
+                    PAPER_ALIGNMENT, verdicts),
         efficiency_table(list(records)),
     ]
     body = "\n".join(to_markdown(table).replace("### ", "#### ", 1) for table in tables)
     return f"{body}\n{_ratio_line(records)}"
 
 
-def _attribute_accuracy(records: Sequence[RunRecord], folder: str) -> str:
-    """One dataset's attribute accuracy per method and directed task (reference rows too)."""
+def _attribute_accuracy(records: Sequence[RunRecord], folder: str, results_dir: Path) -> str:
+    """One dataset's attribute accuracy per method and directed task (reference rows too),
+    bold where the paired, Holm-corrected tests say so."""
     results = results_frame(records)
     tasks = [t for t in DIRECTED_TASKS if t in set(results["task"])]
-    table = paper_table(results, "Attribute accuracy", [(t, "attr_acc") for t in tasks])
+    table = paper_table(results, "Attribute accuracy", [(t, "attr_acc") for t in tasks],
+                        Comparer(results_dir, records).family)
     return to_markdown(table).replace("### ", "#### ", 1)
 
 
@@ -125,7 +132,7 @@ def render_block(name: str, root: Path) -> str:
     """The text of block ``name``, from the records committed under ``root``."""
     block = BLOCKS[name]
     collection = load_collection(root / block.results)
-    return block.render(collection.records, block.results)
+    return block.render(collection.records, block.results, root / block.results)
 
 
 def rendered_readme(text: str, root: Path) -> str:

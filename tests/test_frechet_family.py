@@ -278,3 +278,30 @@ def test_frechet_interval_is_deterministic_for_a_seed():
     first = frechet_metric(a, b, seed=1, resamples=30)
     assert first == frechet_metric(a, b, seed=1, resamples=30)
     assert first != frechet_metric(a, b, seed=2, resamples=30)
+
+
+def test_fd_infinity_recovers_the_intercept_of_a_plus_b_over_n():
+    """(e) On exact FD(n) = a + b/n the fit returns a and b with R^2 = 1; with noise on the
+    values, a within the noise."""
+    from metrics.frechet import fit_inverse_size
+
+    sizes = np.linspace(200, 1000, 10)
+    fit = fit_inverse_size(sizes, 3.5 + 420.0 / sizes)
+    assert (fit.intercept, fit.slope, fit.r2) == pytest.approx((3.5, 420.0, 1.0))
+    noisy = 3.5 + 420.0 / sizes + np.random.default_rng(0).normal(0, 0.01, len(sizes))
+    noisy_fit = fit_inverse_size(sizes, noisy)
+    assert noisy_fit.intercept == pytest.approx(3.5, abs=0.05) and noisy_fit.r2 > 0.99
+
+
+def test_fd_infinity_is_closer_to_the_true_distance_than_fd_at_n():
+    """Two Gaussians with a known FD (means 0.5 apart in 16 dimensions: FD = 16 * 0.25 = 4,
+    equal covariances): FD at n = 300 is biased upwards by the covariance estimates, FD_inf
+    removes most of that bias."""
+    from metrics.frechet import fd_infinity
+
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(0.5, 1.0, (300, 16)), rng.normal(0.0, 1.0, (300, 16))
+    at_n = frechet_distance(a, b)
+    extrapolated = fd_infinity(a, b, seed=0)
+    assert extrapolated["sizes"][0] == 60 and extrapolated["sizes"][-1] == 300
+    assert abs(extrapolated["value"] - 4.0) < abs(at_n - 4.0)

@@ -9,7 +9,7 @@ import pytest
 
 from benchmark.core.config import RunConfig
 from benchmark.core.errors import UserError
-from benchmark.records import RunRecord, write_record, write_samples
+from benchmark.records import RunRecord, write_per_sample, write_record, write_samples
 from benchmark.report import write_report
 from benchmark.report.tables import task_arrow
 from benchmark.sweep_plan import PLAN_FILE, append_plan
@@ -23,9 +23,16 @@ def _value(v, spread=0.01):
     return {"value": v, "n": 100, "ci_low": v - spread, "ci_high": v + spread}
 
 
-def _record(method, seed, attr, fid, task="text2image", budget="samples=1000", samples=None):
+def _per_item(mean: float, items: int = 100) -> np.ndarray:
+    """0/1 scores of ``items`` test items whose mean is ``mean`` (to 1/items)."""
+    return (np.arange(items) < round(mean * items)).astype(np.float64)
+
+
+def _record(method, seed, attr, fid, task="text2image", budget="samples=1000", samples=None,
+            per_sample=None):
     run_id = f"2026-{method}-{task}-s{seed}"
     return RunRecord(
+        per_sample_file=per_sample,
         run_id=run_id, method=method, task=task, dataset="scenes:smoke", preset="tiny",
         seed=seed, status="ok",
         budget={"kind": "samples", "value": 1000, "used": 1024, "samples": 1024,
@@ -55,8 +62,11 @@ def _record(method, seed, attr, fid, task="text2image", budget="samples=1000", s
 def results(tmp_path):
     folder = tmp_path / "runs"
     for seed, (a, b) in enumerate([(0.80, 0.50), (0.82, 0.52), (0.81, 0.51)]):
-        write_record(_record("a", seed, a, fid=5.0 + seed * 0.1), folder)
-        write_record(_record("b", seed, b, fid=5.05 + seed * 0.1), folder)
+        for method, attr, fid in (("a", a, 5.0 + seed * 0.1), ("b", b, 5.05 + seed * 0.1)):
+            per_sample = write_per_sample(f"2026-{method}-text2image-s{seed}",
+                                          {f"generated/{ATTR}": _per_item(attr)}, folder)
+            write_record(_record(method, seed, attr, fid=fid, per_sample=per_sample.name),
+                         folder)
     samples = write_samples("2026-a-text2image-s0", {
         "source/text": np.array(["a red circle", "a blue square"]),
         "generated/image": np.zeros((2, 8, 8, 3), np.uint8),
@@ -70,10 +80,15 @@ def results(tmp_path):
 def test_tables_show_mean_sd_arrows_and_bold_only_when_separated(results, tmp_path):
     report = write_report(results, tmp_path / "out" / "demo")
     table = (report.folder / "table.md").read_text()
-    # attribute accuracy: a = 0.81 +- 0.01 vs b = 0.51 +- 0.01 -> separated, bold
+    # attribute accuracy: a = 0.81 vs b = 0.51 on the same 100 items, 3 seeds each: the
+    # paired test finds a better after Holm's correction -> bold
     assert "| a | **0.810 ± 0.010** |" in table
-    # FID: 5.1 +- 0.1 vs 5.15 +- 0.1 overlap -> no bold anywhere in that column
+    assert "Holm's correction over this table's" in table
+    assert "minimum detectable difference (80% power, 5% level" in table
+    # FID: these records kept no features -> not tested, no bold, and the note says why
     assert "5.100 ± 0.100" in table and "**5.100" not in table
+    assert "T→I fid: image.fid[judge:scenes-v1] of a text2image seed 0: no features " \
+           "stored" in table
     assert "T→I attr_acc ↑" in table and "T→I fid ↓" in table
     assert "| (oracle) |" in table and "| (real) |" in table
     assert "n = 100 test items" in table
@@ -99,9 +114,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("name", ["example-suite"])
 def test_the_committed_example_report_is_what_report_writes(name, tmp_path, monkeypatch):
-    """``reports/<name>/`` is exactly ``report --results results/<name> --name <name>``."""
+    """``reports/<name>/`` is exactly ``report --results results/<name> --name <name>``
+    (with the repository's claims, as the command reads them by default)."""
     monkeypatch.chdir(REPO)
-    report = write_report(Path("results") / name, tmp_path / name)
+    report = write_report(Path("results") / name, tmp_path / name, Path("claims"))
     for file in ("table.md", "table.tex", "results.csv"):
         committed = REPO / "reports" / name / file
         assert (report.folder / file).read_bytes() == committed.read_bytes(), file

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from benchmark.cli.check import CheckCommand
+from benchmark.cli.claims import ClaimsCommand
 from benchmark.cli.command import Command
 from benchmark.cli.compare import CompareCommand
 from benchmark.cli.export import ExportCommand
@@ -45,7 +46,7 @@ from benchmark.core.errors import UserError
 
 COMMANDS: tuple[Command, ...] = (RunCommand(), LsCommand(), PrepareCommand(), SweepCommand(),
                                  ReportCommand(), CheckCommand(), CompareCommand(),
-                                 PowerCommand(), ExportCommand(),
+                                 PowerCommand(), ClaimsCommand(), ExportCommand(),
                                  ImportNpzCommand(), ReadmeCommand())
 
 

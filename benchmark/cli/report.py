@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from benchmark.cli.claims import DEFAULT_CLAIMS
 from benchmark.cli.command import Command
 from benchmark.core.config import DEFAULT_RESULTS
 
@@ -21,12 +22,16 @@ class ReportCommand(Command):
                             help="report name (default: the results folder's name)")
         parser.add_argument("--out", type=Path, default=Path("reports"),
                             help="where reports/<name>/ is written (default: reports)")
+        parser.add_argument("--claims", type=Path, default=DEFAULT_CLAIMS,
+                            help="claim file or folder for the Claims section (default: the "
+                                 "repository's claims/; a missing path leaves it out)")
 
     def __call__(self, args: argparse.Namespace) -> int:
         from benchmark.report import write_report
 
         name = args.name or args.results.resolve().name
-        report = write_report(args.results, args.out / name)
+        claims = args.claims if args.claims.exists() else None
+        report = write_report(args.results, args.out / name, claims)
         for problem in report.problems:
             print(f"not in the report: {problem}", file=sys.stderr)
         print(f"wrote {len(report.files)} files to {report.folder}: "

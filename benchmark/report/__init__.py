@@ -4,11 +4,14 @@ Reads only the RunRecords (and their per-sample, samples and training log files)
 results folder and writes ``reports/<name>/``:
 
     table.md, table.tex   all tasks' headline metrics; the FlowBind paper's efficiency,
-                          quality and alignment tables, regenerated from these runs
+                          quality and alignment tables, regenerated from these runs, bold
+                          only where a paired, Holm-corrected test says so
+                          (benchmark/verdicts/); aggregates across tasks; the claims' verdicts
     results.csv           one row per run, row kind (generated / oracle / chance / real)
                           and metric, for pandas users
-    *.png                 seaborn plots (benchmark/report/plots.py) and the training
-                          loss curves (benchmark/report/loss_curves.py); table.md and the
+    *.png                 seaborn plots (benchmark/report/plots.py), the training
+                          loss curves (benchmark/report/loss_curves.py), the performance
+                          profile and critical-difference diagram; table.md and the
                           page list the runs whose loss was still falling at the end
     index.html            tables, plots and a gallery of samples (benchmark/report/page.py)
 
@@ -42,6 +45,8 @@ from benchmark.report.tables import (
     to_latex,
     to_markdown,
 )
+from benchmark.report.verdicts import across_tasks, claims_table
+from benchmark.verdicts.comparisons import Comparer
 
 
 @dataclass
@@ -51,8 +56,9 @@ class Report:
     problems: list[str]
 
 
-def write_report(results_dir: Path, out_dir: Path) -> Report:
-    """Build the report of every ``ok`` record in ``results_dir`` into ``out_dir``."""
+def write_report(results_dir: Path, out_dir: Path, claims_path: Path | None = None) -> Report:
+    """Build the report of every ``ok`` record in ``results_dir`` into ``out_dir``, with the
+    verdicts on the claims in ``claims_path`` (a file or folder) when given."""
     collection = load_collection(results_dir)
     records = collection.records
     settings = sorted({setting(r) for r in records})
@@ -60,12 +66,18 @@ def write_report(results_dir: Path, out_dir: Path) -> Report:
         raise UserError(f"{results_dir} mixes runs of {len(settings)} settings "
                         f"({'; '.join(settings)}): give each its own results folder")
     results = results_frame(records)
+    verdicts = Comparer(results_dir, records).family
     tables = [
-        headline_table(results),
+        headline_table(results, verdicts),
         efficiency_table(records),
-        paper_table(results, "Quality (the FlowBind paper's Table 2 shape)", PAPER_QUALITY),
-        paper_table(results, "Alignment (CLIP, CLAP, AIS)", PAPER_ALIGNMENT),
+        paper_table(results, "Quality (the FlowBind paper's Table 2 shape)", PAPER_QUALITY,
+                    verdicts),
+        paper_table(results, "Alignment (CLIP, CLAP, AIS)", PAPER_ALIGNMENT, verdicts),
     ]
+    across = across_tasks(results)
+    tables += across.tables
+    claims = claims_table(claims_path, results_dir, records) if claims_path else None
+    tables += [claims] if claims is not None else []
     title = f"anybench report: {settings[0]}"
     training = collect_loss_curves(records, results_dir)
     problems = collection.problems() + non_finite_values(results) + training.problems()
@@ -82,7 +94,7 @@ def write_report(results_dir: Path, out_dir: Path) -> Report:
             "% " + title + "\n% needs \\usepackage{booktabs,graphicx}\n\n"
             + "\n".join(to_latex(t) for t in tables))
         results.to_csv(building / "results.csv", index=False)
-        plots = all_plots(results, records, building)
+        plots = all_plots(results, records, building) + across.plot(building)
         plots += [p for p in [plot_loss_curves(training, building / "loss_curves.png")] if p]
         write_page(building, title, [*tables, *checks], plots,
                    gallery(records, results_dir, building), problems)

@@ -145,6 +145,12 @@ def metric_bars(results: pd.DataFrame, metrics: tuple[str, ...], path: Path,
 
 
 CAPTIONS = {
+    "performance_profile.png": "Fraction of runs × tasks whose normalized attribute accuracy "
+                               "(0 = chance, 1 = oracle) exceeds τ, with stratified-bootstrap "
+                               "bands.",
+    "critical_difference.png": "Average rank of each method over tasks (normalized attribute "
+                               "accuracy); a bar joins methods Nemenyi's test does not tell "
+                               "apart at 5%.",
     "quality_vs_compute.png": "Quality at 1/8, 1/4, 1/2 and all of the training budget "
                               "(mean and sd band over seeds), every point scored on the "
                               "same first test items (n in the records' curves).",

@@ -1,27 +1,31 @@
 """The report's tables, built once and rendered as Markdown, LaTeX (booktabs) or HTML.
 
 Each cell is mean +- sd over seeds (metrics) or a plain figure (efficiency); a metric cell
-where any seed's value is NaN or infinite shows NaN and is never bold. In a metric
-column the best method's value is bold only when its uncertainty interval (see
-``aggregate.interval``) does not overlap the runner-up's: a difference inside the noise
-gets no bold.
+where any seed's value is NaN or infinite shows NaN and is never bold. A metric table's
+columns are one family of paired comparisons (benchmark/verdicts/comparisons.py: every
+pair of methods, items paired, seeds resampled, Holm-corrected over the table): a value is
+bold only when its method is better than every other method after the correction, and
+"≈" marks the methods not distinguishable from the best mean when none is. The notes say
+which test, which correction, the family's size, the columns that could not be tested
+and why, and each column's minimum detectable difference.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from benchmark.report.aggregate import (
-    higher_is_better,
-    interval,
-    seed_statistics,
-)
+from benchmark.report.aggregate import higher_is_better, seed_statistics
 from benchmark.summary import format_number
 from metrics.spec import parse_metric_id
+
+if TYPE_CHECKING:
+    from benchmark.verdicts.comparisons import Column
 
 MODALITY_LETTER = {"text": "T", "image": "I", "audio": "A"}
 QUALITY_METRICS = ("fid", "fad", "cider_d")
@@ -80,17 +84,40 @@ def _metric_cell(stat: pd.Series | None) -> Cell:
     return Cell(f"{stat['mean']:.{decimals}f} ± {stat['sd']:.{decimals}f}")
 
 
-def _bold_best(cells: list[Cell], stats: list[pd.Series | None], metric: str) -> None:
-    ranked = sorted((i for i, s in enumerate(stats) if s is not None and np.isfinite(s["mean"])),
-                    key=lambda i: stats[i]["mean"], reverse=higher_is_better(metric))
-    if len(ranked) < 2:
+def _mark(cells: list[Cell], methods: list[str], column: Column | None) -> None:
+    """Bold the column's best method, or prefix "≈" to those tied with the best mean."""
+    if column is None:
         return
-    best, runner_up = (interval(stats[i]) for i in ranked[:2])
-    if best is None or runner_up is None:
-        return
-    separated = best[0] > runner_up[1] if higher_is_better(metric) else best[1] < runner_up[0]
-    if separated:
-        cells[ranked[0]].bold = True
+    for method, mark in column.marks().items():
+        cell = cells[methods.index(method)]
+        if cell.text == "NaN":
+            continue
+        if mark == "best":
+            cell.bold = True
+        else:
+            cell.text = f"≈ {cell.text}"
+
+
+def verdict_notes(columns: list[Column], family: int) -> list[str]:
+    """The footnotes of a table's paired tests (module doc)."""
+    tested = [c for c in columns if c.comparisons]
+    notes = []
+    if tested:
+        seeds = sorted({min(p.result.seeds) for c in tested for p in c.comparisons})
+        notes.append(
+            "bold: better than every other method after Holm's correction over this table's "
+            f"{family} paired comparisons at 5% (two-level bootstrap: test items resampled "
+            "with the same indices for every method, seeds per method); ≈: not "
+            "distinguishable from the best mean" + (
+                "; one seed per method: item-level test only" if seeds == [1] else ""))
+        notes.append("minimum detectable difference (80% power, 5% level, median over "
+                     "method pairs): " + ", ".join(
+                         f"{task_arrow(c.task)} {parse_metric_id(c.metric_id)[1]} "
+                         f"{format_number(c.minimum_detectable())}" for c in tested))
+    notes += [f"not tested, so nothing bold: {task_arrow(c.task)} "
+              f"{parse_metric_id(c.metric_id)[1]}: {c.untested}"
+              for c in columns if c.untested is not None]
+    return notes
 
 
 def _column_metric(frame: pd.DataFrame, task: str, metrics: tuple[str, ...]) -> str | None:
@@ -103,15 +130,23 @@ def _column_metric(frame: pd.DataFrame, task: str, metrics: tuple[str, ...]) -> 
     return None
 
 
+Verdicts = Callable[[list[tuple[str, str]]], "list[Column]"]
+"""Compares a table's (task, metric id) columns as one corrected family (the report passes
+``benchmark.verdicts.comparisons.Comparer.family``)."""
+
+
 def metric_table(frame: pd.DataFrame, title: str, columns: list[tuple[str, str]],
-                 header: list[str]) -> Table:
-    """Methods (then the oracle, chance and real-data rows) x (task, metric id) columns."""
+                 header: list[str], verdicts: Verdicts | None = None) -> Table:
+    """Methods (then the oracle, chance and real-data rows) x (task, metric id) columns;
+    with ``verdicts``, bold and "≈" from the paired tests (module doc), else no marks."""
     generated = seed_statistics(frame[frame["row"] == "generated"],
                                 ["method", "task", "metric_id"])
     references = seed_statistics(frame[frame["row"].isin(REFERENCE_ROWS)],
                                  ["row", "task", "metric_id"])
     methods = sorted(generated["method"].unique())
     body: list[list[Cell]] = [[Cell(m)] for m in methods]
+    family = verdicts(columns) if verdicts is not None and columns else []
+    compared = dict(zip(columns, family, strict=True)) if family else {}
     for task, metric_id in columns:
         stats = []
         for method in methods:
@@ -119,7 +154,7 @@ def metric_table(frame: pd.DataFrame, title: str, columns: list[tuple[str, str]]
                               & (generated["metric_id"] == metric_id)]
             stats.append(None if match.empty else match.iloc[0])
         cells = [_metric_cell(s) for s in stats]
-        _bold_best(cells, stats, parse_metric_id(metric_id)[1])
+        _mark(cells, methods, compared.get((task, metric_id)))
         for row, cell in zip(body, cells, strict=True):
             row.append(cell)
     for kind in REFERENCE_ROWS:
@@ -131,9 +166,10 @@ def metric_table(frame: pd.DataFrame, title: str, columns: list[tuple[str, str]]
         body.append(row)
     seeds = sorted(generated["seeds"].unique())
     ns = sorted(generated["n"].unique())
+    tests = (verdict_notes(family, sum(len(c.comparisons) for c in family)) if family
+             else ["no paired tests: nothing bold"])
     notes = [f"mean ± sd over {'/'.join(map(str, seeds))} seeds; n = "
-             f"{'/'.join(map(str, ns))} test items per value; bold: best, separated from "
-             "the runner-up beyond mean ± sd (one seed: its 95% interval).",
+             f"{'/'.join(map(str, ns))} test items per value.", *tests,
              "(oracle): the true target embeddings decoded; (chance): random training "
              "items; (real): the evaluator on real test media (its ceiling).",
              "evaluators: " + ", ".join(sorted({parse_metric_id(m)[2] for _, m in columns}))]
@@ -144,7 +180,7 @@ EMBEDDING_METRICS = ("emb_cos", "emb_r_at_1", "emb_fd")
 """The headline on precomputed embeddings, where nothing decodes (no media metrics)."""
 
 
-def headline_table(frame: pd.DataFrame) -> Table:
+def headline_table(frame: pd.DataFrame, verdicts: Verdicts | None = None) -> Table:
     """Per task: attribute accuracy, the quality metric and the alignment metric; on a
     dataset of precomputed embeddings (none of those), the decoder-free metrics."""
     columns, header = [], []
@@ -160,11 +196,11 @@ def headline_table(frame: pd.DataFrame) -> Table:
                 metric = parse_metric_id(metric_id)[1]
                 columns.append((task, metric_id))
                 header.append(f"{task_arrow(task)} {metric} {_arrow(metric)}")
-    return metric_table(frame, title, columns, header)
+    return metric_table(frame, title, columns, header, verdicts)
 
 
-def paper_table(frame: pd.DataFrame, title: str,
-                shape: list[tuple[str, str]]) -> Table:
+def paper_table(frame: pd.DataFrame, title: str, shape: list[tuple[str, str]],
+                verdicts: Verdicts | None = None) -> Table:
     """One of the FlowBind paper's table shapes, with our runs' numbers in it."""
     columns, header = [], []
     for task, metric in shape:
@@ -172,7 +208,7 @@ def paper_table(frame: pd.DataFrame, title: str,
         if metric_id is not None:
             columns.append((task, metric_id))
             header.append(f"{task_arrow(task)} {metric} {_arrow(metric)}")
-    return metric_table(frame, title, columns, header)
+    return metric_table(frame, title, columns, header, verdicts)
 
 
 def efficiency_table(records: list) -> Table:

@@ -223,3 +223,24 @@ def compare_columns(results_dir: Path, records: Sequence[RunRecord],
                                             disable=not progress)]
     holm(compared)
     return compared
+
+
+class Comparer:
+    """Compares columns of one results folder, each column once (a column in two tables
+    reuses its comparisons), and corrects each table's columns as their own family."""
+
+    def __init__(self, results_dir: Path, records: Sequence[RunRecord], seed: int = 0) -> None:
+        self.results_dir, self.records, self.seed = results_dir, records, seed
+        self._columns: dict[tuple[str, str], Column] = {}
+
+    def family(self, columns: Sequence[tuple[str, str]]) -> list[Column]:
+        """The columns' comparisons, Holm-corrected together (copies: the cache stays
+        uncorrected)."""
+        for task, metric_id in columns:
+            if (task, metric_id) not in self._columns:
+                self._columns[task, metric_id] = compare_column(
+                    self.results_dir, self.records, task, metric_id, seed=self.seed)
+        family = [replace(self._columns[key], comparisons=list(self._columns[key].comparisons))
+                  for key in columns]
+        holm(family)
+        return family
