@@ -127,8 +127,10 @@ class MetricSpec:
     reference set (module doc). ``rows`` are the rows it scores. ``breakdown``, when set,
     gives the values of its parts (module doc). ``from_features``, set on a set metric
     (one that is not a mean of per-item scores: FID, KID, FAD, emb_fd), recomputes its value
-    from the two feature sets ``(output [n, F], reference [n', F])`` it keeps in
-    ``MetricValue.features``: what a paired comparison evaluates on resampled items.
+    from the two feature sets ``(output [n, F], reference [n, F])`` it keeps in
+    ``MetricValue.features``, on each multiset of items in ``draws [B, n]`` (row indices,
+    the same ones for both sets; repeats allowed): ``[B]`` values, what a paired comparison
+    evaluates on resampled items.
     """
 
     name: str
@@ -144,7 +146,7 @@ class MetricSpec:
     rows: frozenset[Row] = OUTPUTS
     subject: Subject = "target"
     breakdown: Callable[[MetricInputs], Mapping[str, MetricValue]] | None = None
-    from_features: Callable[[np.ndarray, np.ndarray], float] | None = None
+    from_features: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         problems = []

@@ -13,9 +13,8 @@ from benchmark.verdicts.paired import (
     item_draws,
     minimum_detectable_difference,
     paired_difference,
-    per_item_values,
-    run_values,
 )
+from metrics.fid import kid_from_features
 from metrics.frechet import frechet_distance, frechet_from_features
 
 ITEMS = 400
@@ -25,8 +24,8 @@ def _compare(scores_a: np.ndarray, scores_b: np.ndarray, seed: int, resamples: i
     """Compare two methods' per-item scores ``[seeds, items]``."""
     draws = item_draws(scores_a.shape[1], resamples, seed)
     return paired_difference(scores_a.mean(axis=1), scores_b.mean(axis=1),
-                             np.stack([per_item_values(s, draws) for s in scores_a]),
-                             np.stack([per_item_values(s, draws) for s in scores_b]),
+                             np.stack([s[draws].mean(axis=1) for s in scores_a]),
+                             np.stack([s[draws].mean(axis=1) for s in scores_b]),
                              items=scores_a.shape[1], seed=seed)
 
 
@@ -116,20 +115,22 @@ def test_holm_matches_statsmodels():
 
 
 def test_a_resampled_fid_equals_clean_fids_on_the_same_rows():
-    """(d) The value a set metric takes on a bootstrap resample is clean-fid's FD of the
-    resampled rows (to the eigenvalue route's 1e-7 relative)."""
+    """(d) The value a set metric takes on a bootstrap resample is clean-fid's on the
+    resampled rows: FID to the eigenvalue route's 1e-7 relative, KID (from the kernel
+    matrices and the draw's counts) to round-off."""
+    from cleanfid.fid import kernel_distance
+
     rng = np.random.default_rng(4)
     generated = rng.normal(0.3, 1.0, (300, 16))
     reference = rng.normal(0.0, 1.1, (300, 16))
     draws = item_draws(300, 3, seed=0)
-
-    def value_on(rows: np.ndarray) -> float:
-        return frechet_from_features(generated[rows], reference[rows])
-
-    replicates = run_values(value_on, draws)
-    for rows, value in zip(draws, replicates, strict=True):
-        assert value == pytest.approx(frechet_distance(generated[rows], reference[rows]),
-                                      rel=1e-7)
+    for rows, fid, kid in zip(draws, frechet_from_features(generated, reference, draws),
+                              kid_from_features(generated, reference, draws), strict=True):
+        assert fid == pytest.approx(frechet_distance(generated[rows], reference[rows]),
+                                    rel=1e-7)
+        assert kid == pytest.approx(kernel_distance(generated[rows], reference[rows],
+                                                    num_subsets=1, max_subset_size=300),
+                                    rel=1e-9)
 
 
 def test_marks_bold_only_a_method_better_than_every_other_after_correction():

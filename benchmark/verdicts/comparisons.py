@@ -33,8 +33,6 @@ from benchmark.verdicts.paired import (
     item_draws,
     minimum_detectable_difference,
     paired_difference,
-    per_item_values,
-    run_values,
 )
 from benchmark.verdicts.run_scores import NotComparable, RunScores, load_run_scores
 from metrics import METRICS
@@ -133,7 +131,7 @@ def compare_column(results_dir: Path, records: Sequence[RunRecord], task: str,
     items = next(iter(scores.values()))[0].items
     set_metric = METRICS.get(parse_metric_id(metric_id)[1]).from_features is not None
     draws = item_draws(items, SET_RESAMPLES if set_metric else RESAMPLES, seed)
-    replicates = {m: np.stack([_replicates(s, draws) for s in group])
+    replicates = {m: np.stack([s.values_on(draws) for s in group])
                   for m, group in scores.items()}
     observed = {m: [s.observed() for s in group] for m, group in scores.items()}
     for a, b in itertools.combinations(sorted(scores), 2):
@@ -141,12 +139,6 @@ def compare_column(results_dir: Path, records: Sequence[RunRecord], task: str,
                                    items=items, seed=seed)
         column.comparisons.append(Comparison(task, metric_id, a, b, result))
     return column
-
-
-def _replicates(scores: RunScores, draws: np.ndarray) -> np.ndarray:
-    if scores.scores is not None:
-        return per_item_values(scores.scores, draws)
-    return run_values(scores.value_on, draws)
 
 
 def _require_comparable(task: str, metric_id: str, runs: dict[str, list[RunRecord]],

@@ -43,14 +43,11 @@ never their location.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
-
-RunValue = Callable[[np.ndarray], float]
-"""A run's metric value on a multiset of test items (an index array)."""
 
 RESAMPLES = 1_000
 """Replicates of a per-item metric's comparison (a mean: cheap)."""
@@ -86,24 +83,13 @@ def item_draws(items: int, resamples: int, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, items]).integers(0, items, size=(resamples, items))
 
 
-def run_values(value_of: RunValue, draws: np.ndarray) -> np.ndarray:
-    """One run's value on every replicate's items: ``[resamples]``."""
-    return np.array([value_of(rows) for rows in draws])
-
-
-def per_item_values(scores: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """:func:`run_values` of a per-item metric, all replicates at once: the mean of
-    ``scores`` over each replicate's items."""
-    return np.asarray(scores, dtype=np.float64)[draws].mean(axis=1)
-
-
 def paired_difference(observed_a: Sequence[float], observed_b: Sequence[float],
                       replicates_a: np.ndarray, replicates_b: np.ndarray, *,
                       items: int, seed: int = 0) -> PairedDifference:
     """The comparison of the module doc from each run's value on all items
     (``observed_*``, one per seed) and on the shared item draws (``replicates_*``:
-    ``[seeds, resamples]``, from :func:`run_values` or :func:`per_item_values` over the
-    same :func:`item_draws`)."""
+    ``[seeds, resamples]``, each run's values on the same :func:`item_draws`,
+    benchmark/verdicts/run_scores.py)."""
     a, b = np.atleast_2d(replicates_a), np.atleast_2d(replicates_b)
     if a.shape[1] != b.shape[1] or len(a) != len(observed_a) or len(b) != len(observed_b):
         raise ValueError("each run needs its observed value and the same replicate count")

@@ -48,9 +48,15 @@ class RunScores:
         """The metric on the test items ``rows`` (indices, repeats allowed)."""
         if self.scores is not None:
             return float(self.scores[rows].mean())
+        return float(self.values_on(np.asarray(rows)[None])[0])
+
+    def values_on(self, draws: np.ndarray) -> np.ndarray:
+        """The metric on each row of items of ``draws [B, n]``: ``[B]``."""
+        if self.scores is not None:
+            return self.scores[draws].mean(axis=1)
         generated, reference = self.features
         recompute = METRICS.get(parse_metric_id(self.metric_id)[1]).from_features
-        return float(recompute(generated[rows], reference[rows]))
+        return np.asarray(recompute(generated, reference, draws), dtype=np.float64)
 
     def observed(self) -> float:
         """The metric on every test item."""
