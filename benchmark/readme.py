@@ -28,6 +28,7 @@ from benchmark.report.tables import (
     PAPER_QUALITY,
     efficiency_table,
     paper_table,
+    task_arrow,
     to_markdown,
 )
 from benchmark.summary import markdown_run_table
@@ -119,9 +120,63 @@ def _attribute_accuracy(records: Sequence[RunRecord], folder: str, results_dir: 
     return to_markdown(table).replace("### ", "#### ", 1)
 
 
+def _verdicts(records: Sequence[RunRecord], folder: str, results_dir: Path) -> str:
+    """Is the difference real: the paired comparisons on text->image, how many columns of
+    the three metric tables have a method better than every other after Holm's correction,
+    the aggregates across tasks and the claims' verdicts."""
+    from benchmark.report.verdicts import across_tasks
+    from benchmark.verdicts.claims import evaluate, read_claims
+    from benchmark.verdicts.tables import (
+        COMPARISON_HEADER,
+        comparison_footnote,
+        comparison_rows,
+        markdown_rows,
+    )
+
+    results = results_frame(records)
+    comparer = Comparer(results_dir, records)
+    parts = []
+    task = "text2image"
+    ids = [_column_id(results, task, metric) for metric in ("attr_acc", "fid")]
+    family = comparer.family([(task, metric_id) for metric_id in ids if metric_id])
+    for column in family:
+        parts.append(f"#### {task_arrow(task)} `{column.metric_id}` "
+                     f"({'higher' if column.higher_is_better else 'lower'} is better)\n\n"
+                     + markdown_rows(COMPARISON_HEADER, comparison_rows(column)) + "\n")
+    parts.append(comparison_footnote(sum(len(c.comparisons) for c in family), family) + "\n")
+    shapes = {"attribute accuracy": [(t, "attr_acc") for t in DIRECTED_TASKS],
+              "quality": PAPER_QUALITY, "alignment": PAPER_ALIGNMENT}
+    counts = []
+    for name, shape in shapes.items():
+        columns = [(t, m) for t, metric in shape if (m := _column_id(results, t, metric))]
+        marks = [column.marks() for column in comparer.family(columns)]
+        winners = sorted({method for m in marks for method, k in m.items() if k == "best"})
+        best = sum("best" in m.values() for m in marks)
+        counts.append(f"{name}: {best} of {len(columns)} columns have a method better than "
+                      f"every other ({', '.join(winners) or 'none'})")
+    parts.append("Bold after the correction (each table one family): " + "; ".join(counts)
+                 + ".\n")
+    parts += [to_markdown(t).replace("### ", "#### ", 1) for t in across_tasks(results).tables]
+    lines = []
+    for claim in read_claims(Path(__file__).resolve().parent.parent / "claims"):
+        verdict = evaluate(claim, results_dir, records)
+        lines.append(f"- `{claim.id}` (“{claim.paper_says}”): **{verdict.verdict}**")
+        lines += [f"  - {line}" for line in verdict.evidence]
+    parts.append("#### Claims (`python -m benchmark claims`)\n\n" + "\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+def _column_id(results, task: str, metric: str) -> str | None:
+    """The metric id of ``metric`` in ``task``'s generated rows, if it has one."""
+    ids = sorted(results.loc[(results["task"] == task) & (results["metric"] == metric)
+                             & (results["row"] == "generated"), "metric_id"].unique())
+    return ids[0] if ids else None
+
+
 BLOCKS: dict[str, Block] = {
     "demo": Block("results/demo", _demo),
     "example-suite": Block("results/example-suite", _suite),
+    "verdicts": Block("results/example-suite", _verdicts),
     "handmade-folder": Block("results/handmade-folder", _attribute_accuracy),
     "handmade-folder-joint-default": Block("results/handmade-folder-joint-default",
                                            _attribute_accuracy),

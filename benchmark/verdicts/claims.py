@@ -265,7 +265,7 @@ def _superiority(claim: Claim, results_dir: Path, records: Sequence[RunRecord]) 
     compared = _columns(claim, results_dir, records)
     mine = [Column(c.task, c.metric_id, c.means, [p for p, _ in _pairs(claim, c)])
             for c, _ in compared]
-    holm(mine)
+    family = holm(mine)
     evidence, outcomes = [], []
     for column in mine:
         for comparison, sign in _pairs(claim, column):
@@ -278,7 +278,7 @@ def _superiority(claim: Claim, results_dir: Path, records: Sequence[RunRecord]) 
             evidence.append(
                 f"{column.task} {column.metric_id}: advantage of {claim.method} "
                 f"{advantage:+.4g}, 95% interval [{low:+.4g}, {high:+.4g}], p {r.p_value:.2g}, "
-                f"Holm p {comparison.p_adjusted:.2g} over {len(outcomes)} -> {outcomes[-1]}")
+                f"Holm p {comparison.p_adjusted:.2g} over {family} -> {outcomes[-1]}")
     return Verdict(claim, _all(outcomes), evidence)
 
 
