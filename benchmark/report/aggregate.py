@@ -2,8 +2,8 @@
 
 For a method m, task t and metric id k with values v_s over seeds s = 1..S (each over the
 same n test items), the report shows mean = (1/S) sum_s v_s and the sample standard
-deviation sd = sqrt(sum_s (v_s - mean)^2 / (S - 1)) (undefined for S = 1). A run's own
-95% interval (bootstrap, from its record) stands in for the spread when S = 1. If any v_s
+deviation sd = sqrt(sum_s (v_s - mean)^2 / (S - 1)) (undefined for S = 1). Whether two
+methods differ is not read off these: benchmark/verdicts/ tests it, paired. If any v_s
 is NaN or infinite, mean and sd are NaN (the cell shows NaN and the run is named among
 the report's problems): a failed seed is never left out of a mean of the others.
 """
@@ -68,15 +68,3 @@ def non_finite_values(frame: pd.DataFrame) -> list[str]:
     return [f"non-finite value: {row.method} {row.task} seed {row.seed} {row.metric_id}"
             + ("" if row.row == "generated" else f" ({row.row} row)") + f" = {row.value}"
             for row in bad.itertuples()]
-
-
-def interval(stat: pd.Series) -> tuple[float, float] | None:
-    """The uncertainty interval a cell's value carries: mean +- sd over seeds when there
-    are at least two, else the run's own 95% interval, else none (also for a NaN cell)."""
-    if not np.isfinite(stat["mean"]):
-        return None
-    if stat["seeds"] >= 2 and np.isfinite(stat["sd"]):
-        return stat["mean"] - stat["sd"], stat["mean"] + stat["sd"]
-    if pd.notna(stat["ci_low"]) and pd.notna(stat["ci_high"]):
-        return float(stat["ci_low"]), float(stat["ci_high"])
-    return None
