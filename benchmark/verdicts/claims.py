@@ -213,8 +213,10 @@ def _parameter_count(records: Sequence[RunRecord], method: str, key: str) -> int
 
 def _columns(claim: Claim, results_dir: Path, records: Sequence[RunRecord]
              ) -> list[tuple[Column, str]]:
-    """The claim's compared columns (strict), with the metric id each (task, metric) has."""
-    chosen = [r for r in records if r.method in (claim.method, *claim.against)]
+    """The claim's compared columns (strict), with the metric id each (task, metric) has:
+    every method's column, as the report compares it, of which :func:`_pairs` reads the
+    claim's pairs."""
+    chosen = records
     columns = []
     for task in claim.tasks:
         found = 0

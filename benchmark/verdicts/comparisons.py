@@ -109,12 +109,30 @@ def column_runs(records: Sequence[RunRecord], task: str, metric_id: str
     return runs
 
 
+_COMPARED: dict[tuple, Column] = {}
+"""Columns compared in this process, by results folder, task, metric id, runs and seed.
+Records are never rewritten (benchmark/records.py), so the same runs give the same
+column: a report, the README or a claim that needs a column again reuses it."""
+
+
 def compare_column(results_dir: Path, records: Sequence[RunRecord], task: str,
                    metric_id: str, *, seed: int = 0, strict: bool = False) -> Column:
     """Every pair of the column's methods (module doc), uncorrected. What stops a column
     (no stored features, different test sets, Fréchet values at different n, seeds
     missing for one method) is kept as ``untested``, or raised as a UserError when
     ``strict``."""
+    runs = tuple(sorted(r.run_id for r in records if r.task == task and metric_id in r.metrics))
+    key = (str(results_dir.resolve()), task, metric_id, runs, seed)
+    if key not in _COMPARED:
+        _COMPARED[key] = _compare_column(results_dir, records, task, metric_id, seed)
+    column = _COMPARED[key]
+    if strict and column.untested is not None:
+        raise UserError(column.untested)
+    return replace(column, means=dict(column.means), comparisons=list(column.comparisons))
+
+
+def _compare_column(results_dir: Path, records: Sequence[RunRecord], task: str,
+                    metric_id: str, seed: int) -> Column:
     runs = column_runs(records, task, metric_id)
     means = {m: float(np.mean([r.metrics[metric_id]["value"] for r in group]))
              for m, group in runs.items()}
@@ -124,8 +142,6 @@ def compare_column(results_dir: Path, records: Sequence[RunRecord], task: str,
                   for m, group in runs.items()}
         _require_comparable(task, metric_id, runs, scores)
     except UserError as error:
-        if strict:
-            raise
         column.untested = str(error)
         return column
     items = next(iter(scores.values()))[0].items
@@ -218,21 +234,15 @@ def compare_columns(results_dir: Path, records: Sequence[RunRecord],
 
 
 class Comparer:
-    """Compares columns of one results folder, each column once (a column in two tables
-    reuses its comparisons), and corrects each table's columns as their own family."""
+    """Compares the columns of one results folder's records and corrects each table's
+    columns as their own family (a column in two tables is compared once)."""
 
     def __init__(self, results_dir: Path, records: Sequence[RunRecord], seed: int = 0) -> None:
         self.results_dir, self.records, self.seed = results_dir, records, seed
-        self._columns: dict[tuple[str, str], Column] = {}
 
     def family(self, columns: Sequence[tuple[str, str]]) -> list[Column]:
-        """The columns' comparisons, Holm-corrected together (copies: the cache stays
-        uncorrected)."""
-        for task, metric_id in columns:
-            if (task, metric_id) not in self._columns:
-                self._columns[task, metric_id] = compare_column(
-                    self.results_dir, self.records, task, metric_id, seed=self.seed)
-        family = [replace(self._columns[key], comparisons=list(self._columns[key].comparisons))
-                  for key in columns]
+        """The columns' comparisons, Holm-corrected together."""
+        family = [compare_column(self.results_dir, self.records, task, metric_id,
+                                 seed=self.seed) for task, metric_id in columns]
         holm(family)
         return family

@@ -51,8 +51,9 @@ from scipy import stats
 
 RESAMPLES = 1_000
 """Replicates of a per-item metric's comparison (a mean: cheap)."""
-SET_RESAMPLES = 200
-"""Replicates of a set metric's comparison (each one recomputes the metric per run)."""
+SET_RESAMPLES = 100
+"""Replicates of a set metric's comparison (each one recomputes the metric per run: an
+FD of 128 features at n = 1,000 takes about 5 ms). 100 estimate se to about 7%."""
 LEVEL = 0.05
 
 
