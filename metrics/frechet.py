@@ -27,15 +27,19 @@ clean-fid's.
 
 FD's bias shrinks like 1/n (Chong & Forsyth 2020, "Effectively Unbiased FID and Inception
 Score"), by an amount that depends on the sets, so two FDs compare only at equal n. Beside
-FD the record keeps FD_inf, the extrapolation to infinitely many items:
+FD the record keeps FD_inf, the extrapolation to infinitely many generated items:
 
     FD(n_j) = FD_inf + b / n_j,   fitted by least squares over j = 1..J
 
-where FD(n_j) is the FD of a random subset of n_j test items (the same items of both sets
-when they hold the same items; drawn without replacement, so no row is duplicated),
-n_j spread evenly from n/5 to n (:data:`FD_INF_POINTS` sizes), with the fit's R^2 and the
-sizes used (``details["fd_inf"]``). Each subset's FD takes the eigenvalue route; the subsets
-come from their own seeded stream, so adding FD_inf moved no other number.
+where FD(n_j) is the mean FD of :data:`FD_INF_DRAWS` random subsets of n_j generated rows
+(drawn without replacement, so no row is duplicated) against the whole reference set, as
+Chong & Forsyth do; the n_j are spread evenly from n/5 to n (:data:`FD_INF_POINTS` sizes).
+The record keeps FD_inf, the fit's R^2 and the sizes (``details["fd_inf"]``). Subsetting
+the reference rows of the same items as well would be wrong here: generated item i comes
+from real item i's source, so the two subsets' sampling errors are correlated and
+partly cancel, and FD on paired subsets grows with n instead of shrinking. Each subset's
+FD takes the eigenvalue route; the subsets come from their own seeded stream, so adding
+FD_inf moved no other number.
 """
 
 from __future__ import annotations
@@ -118,6 +122,8 @@ def frechet_from_features(features_a: np.ndarray, features_b: np.ndarray,
 
 FD_INF_POINTS = 10
 """Subset sizes FD_inf is fitted over (module doc)."""
+FD_INF_DRAWS = 3
+"""Random subsets averaged at each size (module doc)."""
 
 
 @dataclass(frozen=True)
@@ -142,22 +148,18 @@ def fit_inverse_size(sizes: np.ndarray, values: np.ndarray) -> InverseSizeFit:
 
 
 def fd_infinity(generated: np.ndarray, reference: np.ndarray, *, seed: int = 0,
-                points: int = FD_INF_POINTS) -> dict[str, Any]:
-    """``{"value": FD_inf, "r2": R^2, "sizes": [n_j]}`` of the module doc: FD on random
-    subsets of ``points`` sizes from n/5 to n (n = len(generated); the reference subset
-    takes the same items when both sets have n rows, else its own share of rows), then the
-    intercept of FD against 1/n_j."""
+                points: int = FD_INF_POINTS, draws: int = FD_INF_DRAWS) -> dict[str, Any]:
+    """``{"value": FD_inf, "r2": R^2, "sizes": [n_j]}`` of the module doc: the mean FD of
+    ``draws`` random subsets of generated rows at each of ``points`` sizes from n/5 to n
+    (n = len(generated)) against all reference rows, then the intercept of FD against
+    1/n_j."""
     a = np.asarray(generated, dtype=np.float64)
-    b = np.asarray(reference, dtype=np.float64)
+    reference_statistics = gaussian_statistics(reference)
     sizes = np.unique(np.linspace(max(len(a) // 5, 2), len(a), points).round().astype(int))
     rng = np.random.default_rng([seed, 0xFD])  # its own stream: no other number moves
-    paired = len(a) == len(b)
-    values = []
-    for size in sizes:
-        rows_a = rng.permutation(len(a))[:size]
-        rows_b = rows_a if paired else rng.permutation(len(b))[:max(2, size * len(b) // len(a))]
-        values.append(frechet_distance_by_eigenvalues(*gaussian_statistics(a[rows_a]),
-                                                      *gaussian_statistics(b[rows_b])))
+    values = [np.mean([frechet_distance_by_eigenvalues(
+        *gaussian_statistics(a[rng.permutation(len(a))[:size]]), *reference_statistics)
+        for _ in range(draws)]) for size in sizes]
     fit = fit_inverse_size(sizes, np.array(values))
     return {"value": fit.intercept, "r2": fit.r2, "sizes": sizes.tolist()}
 
