@@ -13,7 +13,10 @@ to se* = delta / (z_{0.975} + z_{0.8}), which takes
     N' = N se_items^2 / (se*^2 - se_seeds^2)     items, at the present seeds
     k' = k se_seeds^2 / (se*^2 - se_items^2)     seeds per method, at the present items
 
-and is out of reach by that route alone when the other part already exceeds se*. With
+and is out of reach by that route alone when the other part already exceeds se*. Each
+run's own item noise sits in se_items as well as in the seed spread (paired.py), and
+that share of se_items also shrinks with more seeds: "out of reach" by seeds is
+therefore pessimistic, and the seed counts are upper bounds. With
 one seed per method the seed part is unknown (nothing measured it), so neither the
 present design's seed noise nor a seed count can be stated. These closed forms follow
 from the variance components directly; statsmodels' power solvers assume a single
