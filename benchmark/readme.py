@@ -26,6 +26,7 @@ from benchmark.report.collection import load_collection
 from benchmark.report.tables import (
     PAPER_ALIGNMENT,
     PAPER_QUALITY,
+    column_metric,
     efficiency_table,
     paper_table,
     task_arrow,
@@ -137,7 +138,7 @@ def _verdicts(records: Sequence[RunRecord], folder: str, results_dir: Path) -> s
     comparer = Comparer(results_dir, records)
     parts = []
     task = "text2image"
-    ids = [_column_id(results, task, metric) for metric in ("attr_acc", "fid")]
+    ids = [column_metric(results, task, (metric,)) for metric in ("attr_acc", "fid")]
     family = comparer.family([(task, metric_id) for metric_id in ids if metric_id])
     for column in family:
         parts.append(f"#### {task_arrow(task)} `{column.metric_id}` "
@@ -148,7 +149,7 @@ def _verdicts(records: Sequence[RunRecord], folder: str, results_dir: Path) -> s
               "quality": PAPER_QUALITY, "alignment": PAPER_ALIGNMENT}
     counts = []
     for name, shape in shapes.items():
-        columns = [(t, m) for t, metric in shape if (m := _column_id(results, t, metric))]
+        columns = [(t, m) for t, metric in shape if (m := column_metric(results, t, (metric,)))]
         marks = [column.marks() for column in comparer.family(columns)]
         winners = sorted({method for m in marks for method, k in m.items() if k == "best"})
         best = sum("best" in m.values() for m in marks)
@@ -164,13 +165,6 @@ def _verdicts(records: Sequence[RunRecord], folder: str, results_dir: Path) -> s
         lines += [f"  - {line}" for line in verdict.evidence]
     parts.append("#### Claims (`python -m benchmark claims`)\n\n" + "\n".join(lines) + "\n")
     return "\n".join(parts)
-
-
-def _column_id(results, task: str, metric: str) -> str | None:
-    """The metric id of ``metric`` in ``task``'s generated rows, if it has one."""
-    ids = sorted(results.loc[(results["task"] == task) & (results["metric"] == metric)
-                             & (results["row"] == "generated"), "metric_id"].unique())
-    return ids[0] if ids else None
 
 
 BLOCKS: dict[str, Block] = {

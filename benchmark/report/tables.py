@@ -120,7 +120,7 @@ def verdict_notes(columns: list[Column], family: int) -> list[str]:
     return notes
 
 
-def _column_metric(frame: pd.DataFrame, task: str, metrics: tuple[str, ...]) -> str | None:
+def column_metric(frame: pd.DataFrame, task: str, metrics: tuple[str, ...]) -> str | None:
     """The first of ``metrics`` that task's generated rows have (its full metric id)."""
     present = frame[(frame["task"] == task) & (frame["row"] == "generated")]
     for metric in metrics:
@@ -191,7 +191,7 @@ def headline_table(frame: pd.DataFrame, verdicts: Verdicts | None = None) -> Tab
         title = "All tasks: decoder-free metrics (precomputed embeddings)"
     for task in task_order(frame["task"].unique()):
         for metrics in groups:
-            metric_id = _column_metric(frame, task, metrics)
+            metric_id = column_metric(frame, task, metrics)
             if metric_id is not None:
                 metric = parse_metric_id(metric_id)[1]
                 columns.append((task, metric_id))
@@ -204,7 +204,7 @@ def paper_table(frame: pd.DataFrame, title: str, shape: list[tuple[str, str]],
     """One of the FlowBind paper's table shapes, with our runs' numbers in it."""
     columns, header = [], []
     for task, metric in shape:
-        metric_id = _column_metric(frame, task, (metric,))
+        metric_id = column_metric(frame, task, (metric,))
         if metric_id is not None:
             columns.append((task, metric_id))
             header.append(f"{task_arrow(task)} {metric} {_arrow(metric)}")

@@ -216,16 +216,15 @@ def _columns(claim: Claim, results_dir: Path, records: Sequence[RunRecord]
     """The claim's compared columns (strict), with the metric id each (task, metric) has:
     every method's column, as the report compares it, of which :func:`_pairs` reads the
     claim's pairs."""
-    chosen = records
     columns = []
     for task in claim.tasks:
         found = 0
         for metric in claim.metrics:
-            ids = sorted({m for r in chosen if r.task == task for m in r.metrics
+            ids = sorted({m for r in records if r.task == task for m in r.metrics
                           if m.split(".", 1)[1].startswith(f"{metric}[")})
             if ids:  # a metric of another target modality (fad on text2image) is passed over
                 found += 1
-                columns.append((compare_column(results_dir, chosen, task, ids[0], strict=True),
+                columns.append((compare_column(results_dir, records, task, ids[0], strict=True),
                                 ids[0]))
         if not found:
             raise UserError(f"claim {claim.id}: no {' or '.join(claim.metrics)} values for "

@@ -242,7 +242,4 @@ class Comparer:
 
     def family(self, columns: Sequence[tuple[str, str]]) -> list[Column]:
         """The columns' comparisons, Holm-corrected together."""
-        family = [compare_column(self.results_dir, self.records, task, metric_id,
-                                 seed=self.seed) for task, metric_id in columns]
-        holm(family)
-        return family
+        return compare_columns(self.results_dir, self.records, columns, seed=self.seed)

@@ -44,14 +44,9 @@ class RunScores:
     def items(self) -> int:
         return len(self.scores if self.scores is not None else self.features[0])
 
-    def value_on(self, rows: np.ndarray) -> float:
-        """The metric on the test items ``rows`` (indices, repeats allowed)."""
-        if self.scores is not None:
-            return float(self.scores[rows].mean())
-        return float(self.values_on(np.asarray(rows)[None])[0])
-
     def values_on(self, draws: np.ndarray) -> np.ndarray:
-        """The metric on each row of items of ``draws [B, n]``: ``[B]``."""
+        """The metric on each row of test items of ``draws [B, n]`` (indices, repeats
+        allowed): ``[B]``."""
         if self.scores is not None:
             return self.scores[draws].mean(axis=1)
         generated, reference = self.features
@@ -60,7 +55,7 @@ class RunScores:
 
     def observed(self) -> float:
         """The metric on every test item."""
-        return self.value_on(np.arange(self.items))
+        return float(self.values_on(np.arange(self.items)[None])[0])
 
 
 def load_run_scores(results_dir: Path, record: RunRecord, metric_id: str) -> RunScores:
