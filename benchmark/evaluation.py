@@ -12,19 +12,26 @@ method's embeddings z_hat of the N test items, the embedded benchmark's specs gi
                            between x_hat_i and the real source item s_i           (per item)
     t.emb_fd, t.emb_cos,   z_hat against the true embeddings z, no decoder        (set / per item)
     t.emb_r_at_1
+    t.gain_<m>             many-to-one: metric m from every source together against the
+                           best single source, same method and items (metrics/source_gain.py)
+    coherence, per pair    a one-to-many task's generated targets a, b against each other:
+    a~b of targets         coherence, coherence_rank (the pair's evaluator), attr_agree
+                           (the judges), emb_coherence (no decoder; metrics/coherence.py)
+                                                                                  (per item)
 
 Every spec registered in ``metrics.METRICS`` (and any extra one the run names) that
-applies to t (and s) is scored by the rule of metrics/spec.py; one whose needs the run
-cannot meet (no decoded media, no labels, no real reference, no evaluator for t or the
-pair) is skipped, and the reason is kept under ``{subject}.{metric}``. The same loop
-scores the generated, oracle and chance rows and the evaluators' ceilings on real media,
-so every number has its references. A dataset of precomputed embeddings has no media at
-all: only the decoder-free metrics (emb_*) apply, and the rest are skipped saying so.
+applies to t (and s, or to the pair of targets) is scored by the rule of metrics/spec.py;
+one whose needs the run cannot meet (no decoded media, no labels, no real reference, no
+evaluator for t or the pair) is skipped, and the reason is kept under
+``{subject}.{metric}``. The same loop scores the generated, oracle and chance rows and
+the evaluators' ceilings on real media, so every number has its references. A dataset of
+precomputed embeddings has no media at all: only the decoder-free metrics (emb_*) apply,
+and the rest are skipped saying so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,7 +43,8 @@ from benchmark.core.stage_clock import timed
 from benchmark.core.tasks import Task
 from metrics import METRICS
 from metrics.evaluators.evaluator_set import Evaluator, Evaluators
-from metrics.spec import Media, MetricInputs, MetricSpec, Row
+from metrics.source_gain import NoGain, source_gain
+from metrics.spec import Media, MetricInputs, MetricSpec, Row, metric_id, parse_metric_id
 from metrics.value import MetricValue
 
 
@@ -152,24 +160,73 @@ def score_target(target: Modality, sources: Sequence[Modality], media: Media | N
                  seed: int = 0) -> Scores:
     """Every applicable metric of one target modality for one row of outputs: its decoded
     ``media`` (None when nothing decodes) and the ``embeddings`` they were decoded from."""
-    return _score("outputs", target, sources, media, embeddings, reference, seed)
+    return _score("outputs", target, sources, media, embeddings, reference, seed, {})
+
+
+def score_outputs(task: Task, media: Mapping[Modality, Media | None],
+                  embeddings: Mapping[Modality, np.ndarray], reference: RealReference,
+                  seed: int = 0) -> Scores:
+    """Every applicable metric of one row of a task's outputs: each target's own (its
+    decoded ``media[target]``, None or absent when nothing decodes, and the
+    ``embeddings[target]`` they were decoded from), then those between its targets.
+    What an evaluator makes of a target's outputs is computed once for both."""
+    scores = Scores()
+    seen: dict[tuple, Media] = {}
+    for target in task.targets:
+        scores.update(_score("outputs", target, task.sources, media.get(target),
+                             embeddings[target], reference, seed, seen))
+    scores.update(_score_together("outputs", task.targets, media, embeddings, reference,
+                                  seed, seen))
+    return scores
 
 
 def evaluator_ceilings(task: Task, reference: RealReference, seed: int = 0) -> Scores:
     """What a perfect generator would score: the ceiling-row metrics of the task on the
-    real test media themselves (attribute accuracy, alignment with the real sources) and
-    each pair evaluator's retrieval R@1 (source -> target) on real test pairs."""
+    real test media themselves (attribute accuracy, alignment with the real sources, the
+    real pair's coherence) and each pair evaluator's retrieval R@1 (source -> target) on
+    real test pairs."""
     scores = Scores()
+    real = {target: reference.media(target) for target in task.targets}
     for target in task.targets:
-        media = reference.media(target)
-        scores.update(_score("ceiling", target, task.sources, media, None, reference, seed))
+        scores.update(_score("ceiling", target, task.sources, real[target], None, reference,
+                             seed, {}))
+    scores.update(_score_together("ceiling", task.targets, real, {}, reference, seed, {}))
+    return scores
+
+
+def score_source_gains(task: Task, combined: Scores, singles: Mapping[Modality, Scores],
+                       reference: RealReference, seed: int = 0) -> Scores:
+    """A many-to-one task's gain from more sources (metrics/source_gain.py) on each of its
+    targets' own metrics: ``combined`` scores the outputs from every source together,
+    ``singles[s]`` those from source s alone, on the same items; the gain of metric
+    ``{t}.{m}[E]`` is kept as ``{t}.gain_{m}[E]``."""
+    own = {spec.name: spec for spec in reference.metrics
+           if spec.subject == "target" and not spec.per_source}
+    scores = Scores()
+    for metric, value in combined.values.items():
+        subject, name, evaluator = parse_metric_id(metric)
+        if subject not in task.targets or name not in own:
+            continue
+        gain_name = f"{subject}.gain_{name}"
+        lacking = [source for source, single in singles.items() if metric not in single.values]
+        if lacking:
+            scores.skipped[gain_name] = f"not scored from {lacking[0]} alone"
+            continue
+        try:
+            scores.values[metric_id(subject, f"gain_{name}", evaluator)] = source_gain(
+                own[name], value, {s: single.values[metric] for s, single in singles.items()},
+                seed=seed)
+        except NoGain as reason:
+            scores.skipped[gain_name] = str(reason)
     return scores
 
 
 def _score(row: Row, target: Modality, sources: Sequence[Modality], media: Media | None,
-           embeddings: np.ndarray | None, reference: RealReference, seed: int) -> Scores:
+           embeddings: np.ndarray | None, reference: RealReference, seed: int,
+           seen: dict[tuple, Media]) -> Scores:
+    """The target's own metrics; ``seen`` holds the row under each evaluator, shared by
+    its metrics (and by those between targets)."""
     scores = Scores()
-    seen: dict[tuple, Media] = {}  # the row under each evaluator, shared by its metrics
     for spec in reference.metrics:
         if row not in spec.rows:
             continue
@@ -193,6 +250,106 @@ def _score(row: Row, target: Modality, sources: Sequence[Modality], media: Media
                 if spec.breakdown is not None:
                     scores.values.update(_parts(spec, evaluator, target, source, inputs))
     return scores
+
+
+def _score_together(row: Row, targets: Sequence[Modality],
+                    media: Mapping[Modality, Media | None],
+                    embeddings: Mapping[Modality, np.ndarray], reference: RealReference,
+                    seed: int, seen: dict[tuple, Media]) -> Scores:
+    """The metrics between each pair of targets (metrics/spec.py, ``subject="targets"``):
+    target a's outputs as ``output``, target b's as ``reference``."""
+    scores = Scores()
+    for spec in reference.metrics:
+        if row not in spec.rows:
+            continue
+        for a, b in spec.target_pairs(targets):
+            pair = _evaluators_of_pair(spec, a, b, reference)
+            reason = _unmet_together(spec, row, (a, b), media, pair, reference)
+            if reason is not None:
+                scores.skipped[f"{spec.subject_of(a, b)}.{spec.name}"] = reason
+                continue
+            views = [_view_of_target(spec, row, evaluator, target, other, media, embeddings,
+                                     reference, seen)
+                     for evaluator, target, other in ((pair[0], a, b), (pair[1], b, a))]
+            inputs = MetricInputs(
+                output=views[0], reference=views[1],
+                labels=reference.labels if spec.needs_labels else None, seed=seed,
+                label_names=reference.label_names if spec.needs_labels else (),
+            )
+            ids = dict.fromkeys(evaluator.id for evaluator in pair)
+            with timed(f"metric/{spec.name}"):
+                scores.values[spec.id("+".join(ids), a, b)] = spec.compute(inputs)
+    return scores
+
+
+def _evaluators_of_pair(spec: MetricSpec, a: Modality, b: Modality,
+                        reference: RealReference) -> tuple[Evaluator | None, Evaluator | None]:
+    """The evaluators that see targets a and b: the pair encoder of (a, b) for both, each
+    target's attribute judge, or the similarity profile over the true test embeddings."""
+    if spec.evaluator == "embeddings":
+        profile = Evaluator(reference.embedding_evaluator,
+                            lambda modality, z: _similarity_profile(z, reference, modality))
+        return profile, profile
+    if spec.evaluator == "pair":
+        encoder = reference.evaluators.lookup("pair", b, a)
+        return encoder, encoder
+    return (reference.evaluators.lookup(spec.evaluator, a),
+            reference.evaluators.lookup(spec.evaluator, b))
+
+
+def _similarity_profile(embeddings: np.ndarray, reference: RealReference,
+                        modality: Modality) -> np.ndarray:
+    """``float32 [N, N']``: the cosine of each row of ``embeddings`` with each true test
+    embedding of ``modality`` (metrics/spec.py, role embeddings between targets)."""
+    def unit(z: np.ndarray) -> np.ndarray:
+        z = np.asarray(z, dtype=np.float32)
+        return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+    return unit(embeddings) @ unit(reference.embeddings[modality]).T
+
+
+def _unmet_together(spec: MetricSpec, row: Row, pair: tuple[Modality, Modality],
+                    media: Mapping[Modality, Media | None],
+                    evaluators: tuple[Evaluator | None, Evaluator | None],
+                    reference: RealReference) -> str | None:
+    """Why the metric between the two targets cannot be scored, or None."""
+    for target, evaluator in zip(pair, evaluators, strict=True):
+        if spec.needs_media and media.get(target) is None:
+            return _unmet_need(spec, row, target, None, None, evaluator, reference)
+        if spec.evaluator == "embeddings" and target not in reference.embeddings:
+            return f"no true {target} embeddings of the test items"
+    if spec.needs_labels and reference.labels is None:
+        return "the test items have no attribute labels"
+    for target, evaluator in zip(pair, evaluators, strict=True):
+        if evaluator is None:
+            a, b = pair
+            needed = f"{a}-{b} pair" if spec.evaluator == "pair" else target
+            missing = (f"the {reference.evaluators.kind} evaluators have no {spec.evaluator} "
+                       f"evaluator for the {needed}")
+            other = b if spec.evaluator == "pair" and target == a else None
+            gap = reference.evaluators.gap(spec.evaluator, target, other)
+            return missing if gap is None else f"{missing}: {gap}"
+    return None
+
+
+def _view_of_target(spec: MetricSpec, row: Row, evaluator: Evaluator, target: Modality,
+                    other: Modality, media: Mapping[Modality, Media | None],
+                    embeddings: Mapping[Modality, np.ndarray], reference: RealReference,
+                    seen: dict[tuple, Media]) -> Media:
+    """One target of a pair as the spec's evaluator sees it, computed once per row and
+    evaluator (shared with the target's own metrics under the same key)."""
+    if spec.evaluator == "embeddings":
+        key = ("profile", evaluator.id, None, target)
+        if key not in seen:
+            seen[key] = evaluator.apply(target, embeddings[target])
+        return seen[key]
+    source = other if spec.evaluator == "pair" else None
+    key = (spec.evaluator, evaluator.id, _pair(source, target), target)
+    if row == "ceiling":
+        return reference.view(key, target, lambda real: _features(evaluator, spec, target, real))
+    if key not in seen:
+        seen[key] = _features(evaluator, spec, target, media[target])
+    return seen[key]
 
 
 def _parts(spec: MetricSpec, evaluator: Evaluator, target: Modality,

@@ -3,10 +3,12 @@
 Besides the generated row, every record scores two reference rows and the evaluators'
 ceilings (benchmark/evaluation.py):
 
-    oracle    the true test embeddings z_i, decoded and scored like generated outputs
+    oracle    the true test embeddings z_i, decoded and scored like generated outputs (a
+              round trip's: the source itself, returned perfectly)
     chance    embeddings of N training items drawn without replacement (seeded; with
               replacement when fewer training items have the target), decoded and scored
-              the same way
+              the same way; each target of a one-to-many task has its own draw, so the
+              chance row's targets are a shuffled pairing
     ceilings  the per-item metrics on the real test media, and each alignment evaluator's
               retrieval R@1
 
@@ -42,7 +44,7 @@ import torch
 
 from benchmark.core.cache import cache_root, config_hash, load_or_build
 from benchmark.core.tasks import Task
-from benchmark.evaluation import RealReference, Scores, evaluator_ceilings, score_target
+from benchmark.evaluation import RealReference, evaluator_ceilings, score_outputs
 from benchmark.profiles import Profile
 from metrics.spec import MetricSpec
 from metrics.value import MetricValue
@@ -96,20 +98,20 @@ def compute_reference_rows(task: Task, seed: int, inputs, reference: RealReferen
     """Decode and score the oracle and chance outputs of every target, and the ceilings."""
     train, test = inputs.embeddings["train"], inputs.embeddings["test"]
     rng = np.random.default_rng(seed)
-    rows = {"oracle": Scores(), "chance": Scores()}
-    for target in task.targets:
+    outputs: dict[str, dict[str, torch.Tensor]] = {"oracle": {}, "chance": {}}
+    for target in task.targets:  # each target's own draw: a shuffled pairing of targets
         candidates = np.flatnonzero(train.present[target].numpy())
         chance_items = torch.from_numpy(rng.choice(candidates, size=len(test),
                                                    replace=len(candidates) < len(test)))
-        outputs = {
-            "oracle": test.embeddings[target],
-            "chance": train.embeddings[target][chance_items],
-        }
-        decoder = inputs.backbones.get(target)  # none on precomputed embeddings
-        for row, z in outputs.items():
-            media = None if decoder is None else decoder.decode(z)
-            rows[row].update(score_target(target, task.sources, media, z.numpy(), reference,
-                                          seed=seed))
+        outputs["oracle"][target] = test.embeddings[target]
+        outputs["chance"][target] = train.embeddings[target][chance_items]
+    rows = {}
+    for row, embeddings in outputs.items():
+        media = {target: inputs.backbones[target].decode(z)
+                 for target, z in embeddings.items()
+                 if target in inputs.backbones}  # none on precomputed embeddings
+        rows[row] = score_outputs(task, media, {t: z.numpy() for t, z in embeddings.items()},
+                                  reference, seed=seed)
     ceilings = evaluator_ceilings(task, reference, seed=seed)
     skipped = {**rows["oracle"].skipped, **rows["chance"].skipped, **ceilings.skipped}
     return ReferenceRows(rows["oracle"].values, rows["chance"].values, ceilings.values, skipped)

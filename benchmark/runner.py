@@ -33,7 +33,7 @@ from benchmark.core.tasks import Task, all_tasks
 from benchmark.core.threads import load_average
 from benchmark.distributed import TrainingData, TrainingEngine, trainer_arguments
 from benchmark.efficiency import function_evaluations_per_item, peak_memory_mb
-from benchmark.evaluation import RealReference, Scores, score_target
+from benchmark.evaluation import RealReference, Scores, score_outputs, score_source_gains
 from benchmark.preparation import stage
 from benchmark.records import (
     RunRecord,
@@ -241,15 +241,10 @@ def _score_outputs(outputs: dict[str, torch.Tensor], task: Task, backbones: dict
     """Decode a method's embeddings of every target modality (where a backbone decodes
     them: not on precomputed embeddings) and score them; returns the scores and the
     decoded media."""
-    scores = Scores()
-    decoded: dict[str, Media] = {}
-    for target in task.targets:
-        media = backbones[target].decode(outputs[target]) if target in backbones else None
-        if media is not None:
-            decoded[target] = media
-        scores.update(score_target(target, task.sources, media, outputs[target].numpy(),
-                                   reference, seed=seed))
-    return scores, decoded
+    decoded = {target: backbones[target].decode(outputs[target])
+               for target in task.targets if target in backbones}
+    embeddings = {target: outputs[target].numpy() for target in task.targets}
+    return score_outputs(task, decoded, embeddings, reference, seed=seed), decoded
 
 
 GALLERY_ITEMS = 6
@@ -279,18 +274,28 @@ def gallery_samples(task: Task, test: MediaSplit | FeatureSplit,
 class Sampling:
     """How a task is sampled from a trained method: the test sources, the solver steps and
     the guidance scale (the method's defaults unless the run sets them), and the seed of
-    the sampling noise."""
+    the sampling noise. A round trip (``via`` set) generates the middle modality from the
+    sources, then the sources' modality back from that generated middle, both legs with
+    the method's own ``generate`` and one noise generator."""
 
     sources: dict[str, torch.Tensor]
     targets: tuple[str, ...]
     steps: int
     guidance: float | None
     seed: int
+    via: str | None = None
 
     def generate(self, method) -> dict[str, torch.Tensor]:
-        return method.generate(self.sources, self.targets, steps=self.steps,
-                               guidance=self.guidance,
-                               generator=torch.Generator().manual_seed(self.seed))
+        generator = torch.Generator().manual_seed(self.seed)
+
+        def leg(sources: dict[str, torch.Tensor], targets: Sequence[str]
+                ) -> dict[str, torch.Tensor]:
+            return method.generate(sources, targets, steps=self.steps, guidance=self.guidance,
+                                   generator=generator)
+
+        if self.via is None:
+            return leg(self.sources, self.targets)
+        return leg(leg(self.sources, [self.via]), self.targets)
 
 
 @dataclass
@@ -314,6 +319,7 @@ def _sampling(config: RunConfig, method, test) -> Sampling:
         steps=config.sampling_steps or method.default_sampling_steps,
         guidance=config.guidance if config.guidance is not None else method.default_guidance,
         seed=config.seed,
+        via=config.task.via,
     )
 
 
@@ -348,6 +354,10 @@ def _evaluate_task(config: RunConfig, resolved_run: ResolvedRun, trained: Traine
             reference = inputs.real_reference(evaluators, resolved_run.metrics)
             scores, decoded = _score_outputs(generated, task, inputs.backbones, reference,
                                              config.seed)
+            if task.single_sources:
+                with timed("source_gains"):
+                    scores.update(_source_gains(config, method, sampling, inputs, reference,
+                                                scores))
             with timed("reference_rows"):
                 references = reference_rows(task, config.seed, resolved_run.profile,
                                             config.evaluator, inputs, reference)
@@ -359,6 +369,29 @@ def _evaluate_task(config: RunConfig, resolved_run: ResolvedRun, trained: Traine
     timing = {"sample_s": clock.inclusive("sample"), "eval_s": clock.inclusive("evaluate"),
               "curve_eval_s": clock.inclusive("checkpoints"), "stages": clock.rounded()}
     return Evaluated(sampling, scores, references, decoded, curve, nfe, timing)
+
+
+def _source_gains(config: RunConfig, method, sampling: Sampling, inputs,
+                  reference: RealReference, combined: Scores) -> Scores:
+    """A many-to-one task's gain from more sources: its targets generated from each source
+    alone by the same method, with the same seed, on the same items, scored (values with
+    per-item scores and features, no intervals) and set against ``combined``
+    (benchmark/evaluation.py ``score_source_gains``)."""
+    task, seed = config.task, config.seed
+    singles = {}
+    for single in task.single_sources:
+        reason = method.refusal(single)
+        if reason is not None:
+            return Scores(skipped={f"{t}.gain": f"cannot generate {single.name}: {reason}"
+                                   for t in task.targets})
+        alone = replace(sampling, sources={m: sampling.sources[m] for m in single.sources})
+        with timed("sample"):
+            generated = alone.generate(method)
+        require_finite(generated, config)
+        with point_estimates():
+            singles[single.sources[0]], _ = _score_outputs(generated, single, inputs.backbones,
+                                                           reference, seed)
+    return score_source_gains(task, combined, singles, reference, seed)
 
 
 CURVE_ITEMS = 250

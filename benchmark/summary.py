@@ -29,15 +29,16 @@ def _cell(metric: dict | None) -> str:
 
 
 def _direction(metric_id: str) -> str:
-    """`` ↑`` or `` ↓``: whether the metric's registered spec says higher is better ("" for
-    an id that names no registered metric, e.g. a per-column part of one)."""
-    from metrics import METRICS
+    """`` ↑`` or `` ↓``: whether the metric's spec (``metrics.spec_of``: a breakdown
+    part's is its parent's) says higher is better ("" for an id no spec is behind)."""
+    from benchmark.core.errors import UserError
+    from metrics import spec_of
     from metrics.spec import parse_metric_id
 
-    name = parse_metric_id(metric_id)[1]
-    if name not in METRICS.names():
+    try:
+        return " ↑" if spec_of(parse_metric_id(metric_id)[1]).higher_is_better else " ↓"
+    except UserError:
         return ""
-    return " ↑" if METRICS.get(name).higher_is_better else " ↓"
 
 
 def markdown_run_table(record: RunRecord) -> str:

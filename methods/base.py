@@ -174,6 +174,12 @@ class SamplingCall:
         return self.solver.integrate(velocity, x, start=start, end=end, steps=self.steps)
 
 
+def _generation_tasks(tasks: Iterable[Task]) -> list[Task]:
+    """``tasks`` with each round trip replaced by its two legs, each task once: what a
+    method builds and serves (its hooks never see a round trip)."""
+    return list(dict.fromkeys(leg for task in tasks for leg in task.legs))
+
+
 class AnyToAnyMethod(pl.LightningModule):
     """A registered, trainable any-to-any generator over embeddings.
 
@@ -220,10 +226,10 @@ class AnyToAnyMethod(pl.LightningModule):
         if tasks is None:
             tasks = [t for t in all_tasks() if set(t.sources) | set(t.targets) <= set(self.dims)]
         for task in tasks:
-            missing = [m for m in (*task.sources, *task.targets) if m not in self.dims]
+            missing = [m for m in task.modalities if m not in self.dims]
             if missing:
                 raise ValueError(f"task '{task}' needs modality '{missing[0]}', not in dims")
-        self.build(list(tasks))
+        self.build(_generation_tasks(tasks))
 
     @classmethod
     def resolve_config(cls, preset: str, overrides: Mapping[str, object]) -> Any:
@@ -443,11 +449,16 @@ class AnyToAnyMethod(pl.LightningModule):
     # ------------------------------------------------------------------- serving
 
     def refusal(self, task: Task) -> str | None:
-        """``None`` if the method can serve ``task``, else the reason it cannot (by design)."""
-        missing = [m for m in (*task.sources, *task.targets) if m not in self.dims]
+        """``None`` if the method can serve ``task``, else the reason it cannot (by design).
+        A round trip is served when both of its legs are."""
+        missing = [m for m in task.modalities if m not in self.dims]
         if missing:
             return f"this {self.name} model was built without '{missing[0]}'"
-        return self.own_refusal(task)
+        for leg in task.legs:
+            reason = self.own_refusal(leg)
+            if reason is not None:
+                return reason if leg == task else f"its {leg.name} leg: {reason}"
+        return None
 
     def own_refusal(self, task: Task) -> str | None:
         """The method's own reason to refuse ``task``, whose modalities it was built with."""
@@ -463,7 +474,7 @@ class AnyToAnyMethod(pl.LightningModule):
             reason = self.refusal(task)
             if reason is not None:
                 raise ValueError(f"cannot serve task '{task}': {reason}")
-        return count_parameters(self.serving_parts(tasks))
+        return count_parameters(self.serving_parts(_generation_tasks(tasks)))
 
     def serving_parts(self, tasks: list[Task]) -> list[nn.Module | Tensor]:
         """The modules and parameters that serving ``tasks`` (all servable) uses."""

@@ -69,3 +69,36 @@ METRICS.add("emb_cos", "mean cosine of each generated embedding to its item's tr
 METRICS.add("emb_r_at_1", "retrieval R@1 of each item's true embedding among the test items' by "
             "cosine to its generated embedding, no decoder (higher is better, chance 1/N)",
             _spec("metrics.embedding_space:EMBEDDING_RETRIEVAL_AT_1"))
+METRICS.add("coherence", "joint coherence of a one-to-many task: mean over items of 100 * cos "
+            "between the two generated targets under their pair's evaluator (higher is "
+            "better)", _spec("metrics.coherence:COHERENCE"))
+METRICS.add("coherence_rank", "joint coherence as a ranking: % of other items' second targets "
+            "ranked below the item's own by the pair's evaluator (higher is better, chance "
+            "50)", _spec("metrics.coherence:COHERENCE_RANK"))
+METRICS.add("attr_agree", "joint coherence by attributes: share of label columns on which the "
+            "judges read the same value in both generated targets (higher is better)",
+            _spec("metrics.coherence:ATTRIBUTE_AGREEMENT"))
+METRICS.add("emb_coherence", "joint coherence without a decoder: correlation of the two "
+            "generated targets' cosine profiles over the true test embeddings of their "
+            "modalities (higher is better, chance 0)",
+            _spec("metrics.coherence:EMBEDDING_COHERENCE"))
+
+
+def spec_of(name: str) -> MetricSpec:
+    """The spec behind a metric name as ids write it: a registered metric's; a part of one's
+    breakdown (``attr_acc_colour``) its parent's; a gain from more sources (``gain_fid``,
+    metrics/source_gain.py) a spec of its own, higher being better whatever its base
+    metric's direction and not recomputed from features. An unknown name is a UserError."""
+    import dataclasses
+
+    names = METRICS.names()
+    if name in names:
+        return METRICS.get(name)
+    if name.startswith("gain_"):
+        base = spec_of(name.removeprefix("gain_"))
+        return dataclasses.replace(
+            base, name=name, higher_is_better=True, from_features=None, breakdown=None,
+            description=f"gain of {base.name} from every source over the best single source "
+                        "(higher is better)")
+    parents = [registered for registered in names if name.startswith(f"{registered}_")]
+    return METRICS.get(max(parents, key=len) if parents else name)

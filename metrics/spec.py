@@ -27,14 +27,29 @@ What ``output`` and ``reference`` hold, by evaluator role:
     embeddings  the backbones' space          output embeddings      true t embeddings
                                               [N, D] (no decoder)    [N, D]
 
+A spec with ``subject="targets"`` scores the *generated targets of one call against each
+other* (joint coherence of a one-to-many task), once per unordered pair {a, b} of the
+task's targets among its ``targets`` (in canonical modality order), instead of each target
+against its own reference. ``output`` is target a's outputs and ``reference`` target b's
+outputs of the same row (the generated pair, the oracle's, the chance row's, or the real
+pair on the ceiling row), both as the evaluator sees them:
+
+    role        E is                          output / reference
+    pair        the (a, b) pair encoder       unit embeddings of a's / b's outputs [N, E]
+    attributes  a's and b's attribute judges  predicted attributes [N, A] of a's / b's
+    embeddings  the backbones' space          each output's cosine similarity profile over
+                                              the true test embeddings of its own modality,
+                                              [N, N']: row i is cos(z_hat_i, z_j), j = 1..N'
+                                              (what makes two modalities' spaces comparable)
+
 ``labels`` are the test items' attribute rows ``int [N, A]``, one column per name in
 ``label_names``; a spec that needs labels is skipped when the dataset has no label column.
 The label ``-1`` (:data:`UNKNOWN`) means unknown, in labels and in predicted attributes
 alike (a judge predicts it for a column it had no training label for); metrics leave it
 out. The rows a spec scores are ``outputs`` (the generated, oracle and chance rows) and
 ``ceiling`` (the real test media of t in place of outputs: what a perfect generator
-scores). Ids read ``{subject}.{name}[{evaluator id}]``, the subject being t, or ``{s}2{t}``
-for ``subject="direction"``.
+scores). Ids read ``{subject}.{name}[{evaluator id}]``, the subject being t, ``{s}2{t}``
+for ``subject="direction"``, or ``{a}~{b}`` for ``subject="targets"``.
 
 A spec with a ``breakdown`` also scores parts of itself (attr_acc: one accuracy per label
 column): ``breakdown(inputs)`` returns ``{part: value}`` and each value is kept under
@@ -66,7 +81,7 @@ of it gives its ``float32 [N, T]`` waveforms by Griffin-Lim."""
 
 EvaluatorRole = Literal["attributes", "features", "captions", "pair", "embeddings"]
 Row = Literal["outputs", "ceiling"]
-Subject = Literal["target", "direction"]
+Subject = Literal["target", "direction", "targets"]
 
 OUTPUTS: frozenset[Row] = frozenset({"outputs"})
 CEILING: frozenset[Row] = frozenset({"ceiling"})
@@ -79,7 +94,7 @@ _NAME = re.compile(r"^[a-z0-9_]+$")
 _NOT_IN_NAME = re.compile(r"[^a-z0-9_]")
 
 
-_METRIC_ID = re.compile(r"^(?P<subject>[a-z0-9]+)\.(?P<metric>[a-z0-9_]+)\[(?P<evaluator>.+)\]$")
+_METRIC_ID = re.compile(r"^(?P<subject>[a-z0-9~]+)\.(?P<metric>[a-z0-9_]+)\[(?P<evaluator>.+)\]$")
 
 
 def metric_id(subject: str, name: str, evaluator: str) -> str:
@@ -162,7 +177,11 @@ class MetricSpec:
             problems.append("targets is empty")
         if self.evaluator not in get_args(EvaluatorRole):
             problems.append(f"evaluator must be one of {get_args(EvaluatorRole)}")
-        if (self.evaluator == "pair") != self.per_source:
+        if self.subject == "targets":
+            if self.per_source or self.evaluator not in ("pair", "attributes", "embeddings"):
+                problems.append("a metric between targets has no sources and a pair, "
+                                "attributes or embeddings evaluator")
+        elif (self.evaluator == "pair") != self.per_source:
             problems.append("a pair evaluator and sources go together")
         if self.subject == "direction" and not self.per_source:
             problems.append("subject 'direction' needs sources")
@@ -178,19 +197,36 @@ class MetricSpec:
         """Whether it is scored once per source modality (alignment metrics)."""
         return bool(self.sources)
 
+    @property
+    def between_targets(self) -> bool:
+        """Whether it scores generated targets against each other (module doc)."""
+        return self.subject == "targets"
+
+    def target_pairs(self, targets: Sequence[Modality]) -> list[tuple[Modality, Modality]]:
+        """The unordered pairs ``(a, b)`` of ``targets`` it is scored on, a before b in
+        canonical modality order; none for a spec that is not between targets."""
+        if not self.between_targets:
+            return []
+        mine = [m for m in MODALITIES if m in targets and m in self.targets]
+        return [(a, b) for i, a in enumerate(mine) for b in mine[i + 1:]]
+
     def pairings(self, target: Modality, sources: Sequence[Modality]
                  ) -> list[Modality | None]:
         """The sources it is scored with for ``target`` in a task with ``sources``: ``[None]``
-        for a metric of the target alone, ``[]`` when it does not apply."""
-        if target not in self.targets:
+        for a metric of the target alone, ``[]`` when it does not apply (always, for a
+        metric between targets)."""
+        if target not in self.targets or self.between_targets:
             return []
         if not self.per_source:
             return [None]
         return [s for s in sources if s in self.sources and s != target]
 
     def subject_of(self, target: Modality, source: Modality | None = None) -> str:
-        """The id's subject: ``target``, or ``{source}2{target}`` for a direction."""
-        return f"{source}2{target}" if self.subject == "direction" else target
+        """The id's subject: ``target``, ``{source}2{target}`` for a direction, or
+        ``{target}~{source}`` for a pair of targets (``target`` the first of the pair)."""
+        if self.subject == "direction":
+            return f"{source}2{target}"
+        return f"{target}~{source}" if self.between_targets else target
 
     def id(self, evaluator: str, target: Modality, source: Modality | None = None,
            part: str | None = None) -> str:

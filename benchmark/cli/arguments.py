@@ -118,12 +118,13 @@ def _distinct_tasks(text: str) -> list[str]:
 
 @_at_parse_time
 def task_names(text: str) -> list[str]:
-    """``directed``, ``all`` or comma-separated task names, each once."""
-    from benchmark.core.tasks import all_tasks
+    """Comma-separated task names and task groups (``directed``, ``many-to-one``,
+    ``one-to-many``, ``cycles``, ``all``), each task once."""
+    from benchmark.core.tasks import TASK_GROUPS, parse_task, task_group
 
-    if text in ("directed", "all"):
-        return [t.name for t in all_tasks() if text == "all" or t.kind == "directed"]
-    return _distinct_tasks(text)
+    names = [task.name for part in text.split(",")
+             for task in (task_group(part) if part in TASK_GROUPS else [parse_task(part)])]
+    return _distinct("task", names)
 
 
 @_at_parse_time
@@ -220,8 +221,9 @@ def add_run_grid(parser: argparse.ArgumentParser, *, single: bool,
                         help="comma-separated names from `ls methods` (or file.py:Class), "
                              "each once, or all" + (" (default)" if defaults else ""))
     parser.add_argument("--tasks", type=task_names, default="directed" if defaults else None,
-                        help="comma-separated task names, each once, or directed"
-                             + (" (default)" if defaults else "") + " or all")
+                        help="comma-separated task names and groups (directed"
+                             + (" (default)" if defaults else "")
+                             + ", many-to-one, one-to-many, cycles, all), each task once")
     parser.add_argument("--seeds", type=seed_list, default="0" if defaults else None,
                         help="comma-separated seeds, each once, integers in 0..2**32-1"
                              + (" (default: 0)" if defaults else ""))

@@ -42,12 +42,16 @@ class LsCommand(Command):
                 f"cannot list '{args.subject}': {did_you_mean(args.subject, list(self.subjects))}"
             )
         if args.subject == "tasks":
-            from benchmark.core.tasks import all_tasks
+            from benchmark.core.tasks import every_task
 
-            for task in all_tasks():
+            for task in every_task():
                 print(f"{task.name:<18} {task.kind}")
             return 0
         entries = list(_registry(args.subject))
+        if args.subject == "metrics":
+            from metrics.source_gain import GAIN_ENTRY
+
+            entries.append(GAIN_ENTRY)
         name_width = max(len(entry.name) for entry in entries)
         origin_width = max(len(entry.origin) for entry in entries)
         for entry in entries:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.records import RunRecord
-from metrics import METRICS
+from metrics import spec_of
 from metrics.spec import parse_metric_id
 
 RESULT_COLUMNS = ["run_id", "method", "task", "seed", "protocol", "row", "metric_id",
@@ -25,7 +25,7 @@ RESULT_COLUMNS = ["run_id", "method", "task", "seed", "protocol", "row", "metric
 
 def higher_is_better(metric: str) -> bool:
     """The direction of a metric name (``"fid"``), as its registered spec states it."""
-    return METRICS.get(metric).higher_is_better
+    return spec_of(metric).higher_is_better
 
 
 def results_frame(records: Sequence[RunRecord]) -> pd.DataFrame:

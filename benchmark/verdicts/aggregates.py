@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from benchmark.core.errors import UserError
 from benchmark.report.aggregate import higher_is_better
 from benchmark.report.tables import Cell, Table
-from metrics import METRICS
 
 REFERENCES = ("oracle", "chance")
 RESAMPLES = 2000
@@ -113,12 +113,12 @@ def normalized_scores(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def _higher_is_better(metric: str) -> bool | None:
-    """The direction of a bare metric name: a registered metric's own; a breakdown part
-    ``{name}_{part}`` (e.g. ``attr_acc_colour``) its registered parent's; else None."""
-    if metric in METRICS.names():
+    """The direction of a bare metric name (``metrics.spec_of``: a breakdown part
+    ``attr_acc_colour`` takes its parent's), or None for a name no spec is behind."""
+    try:
         return higher_is_better(metric)
-    parents = [name for name in METRICS.names() if metric.startswith(f"{name}_")]
-    return higher_is_better(max(parents, key=len)) if parents else None
+    except UserError:
+        return None
 
 
 def aggregable_metrics(frame: pd.DataFrame) -> list[str]:

@@ -54,7 +54,7 @@ from scipy import stats
 from benchmark.core.errors import UserError
 from benchmark.records import RunRecord
 from benchmark.verdicts.comparisons import Column, compare_column, holm
-from metrics import METRICS
+from metrics import METRICS, spec_of
 
 HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
 KINDS = ("parameter_ratio", "non_inferiority", "superiority", "compute_to_quality")
@@ -291,7 +291,7 @@ def _compute_to_quality(claim: Claim, results_dir: Path, records: Sequence[RunRe
         if mine is None or theirs is None:
             raise UserError(f"claim {claim.id}: no {metric} curve for {task} of "
                             f"{claim.method if mine is None else against}")
-        higher = METRICS.get(metric).higher_is_better
+        higher = spec_of(metric).higher_is_better
         final_flops, final_value = theirs[-1]
         target = final_value - (1 if higher else -1) * claim.margin * abs(final_value)
         reached = [i for i, (_, v) in enumerate(mine) if (v >= target if higher else v <= target)]

@@ -35,7 +35,7 @@ from benchmark.verdicts.paired import (
     paired_difference,
 )
 from benchmark.verdicts.run_scores import NotComparable, RunScores, load_run_scores
-from metrics import METRICS
+from metrics import spec_of
 from metrics.spec import parse_metric_id
 
 FRECHET_METRICS = ("fid", "fad", "emb_fd")
@@ -70,7 +70,7 @@ class Column:
 
     @property
     def higher_is_better(self) -> bool:
-        return METRICS.get(parse_metric_id(self.metric_id)[1]).higher_is_better
+        return spec_of(parse_metric_id(self.metric_id)[1]).higher_is_better
 
     def marks(self, level: float = 0.05) -> dict[str, str]:
         """``{method: "best" | "tied"}`` read from the corrected p-values (module doc)."""
@@ -145,7 +145,7 @@ def _compare_column(results_dir: Path, records: Sequence[RunRecord], task: str,
         column.untested = str(error)
         return column
     items = next(iter(scores.values()))[0].items
-    set_metric = METRICS.get(parse_metric_id(metric_id)[1]).from_features is not None
+    set_metric = spec_of(parse_metric_id(metric_id)[1]).from_features is not None
     draws = item_draws(items, SET_RESAMPLES if set_metric else RESAMPLES, seed)
     replicates = {m: np.stack([s.values_on(draws) for s in group])
                   for m, group in scores.items()}

@@ -18,7 +18,7 @@ import numpy as np
 
 from benchmark.core.errors import UserError
 from benchmark.records import RunRecord, read_features
-from metrics import METRICS
+from metrics import spec_of
 from metrics.spec import parse_metric_id
 
 
@@ -50,7 +50,7 @@ class RunScores:
         if self.scores is not None:
             return self.scores[draws].mean(axis=1)
         generated, reference = self.features
-        recompute = METRICS.get(parse_metric_id(self.metric_id)[1]).from_features
+        recompute = spec_of(parse_metric_id(self.metric_id)[1]).from_features
         return np.asarray(recompute(generated, reference, draws), dtype=np.float64)
 
     def observed(self) -> float:
@@ -61,7 +61,7 @@ class RunScores:
 def load_run_scores(results_dir: Path, record: RunRecord, metric_id: str) -> RunScores:
     """The run's scores of ``metric_id``; :class:`NotComparable` when the record kept
     nothing to resample (made before features were kept, a corpus-level metric)."""
-    spec = METRICS.get(parse_metric_id(metric_id)[1])
+    spec = spec_of(parse_metric_id(metric_id)[1])
     label = f"{record.method} {record.task} seed {record.seed}"
     dataset = record.config.get("dataset", {}).get("key", "?")
     if spec.from_features is not None:
