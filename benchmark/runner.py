@@ -162,11 +162,12 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
 
 
 def require_test_modalities(task: Task, test: MediaSplit | FeatureSplit, where: str) -> None:
-    """Every test item must hold each modality ``task`` reads or generates: the scores
-    compare each item's outputs with its own real target and sources."""
+    """Every test item must hold each modality ``task`` reads, passes through (a round
+    trip's middle) or generates: the scores compare each item's outputs with its own real
+    target and sources."""
     from benchmark.data.manifest import BadData
 
-    for modality in (*task.sources, *task.targets):
+    for modality in task.modalities:
         lacking = np.flatnonzero(~test.has(modality))
         if len(lacking):
             problem = f"test items without {modality}, which {task.name} needs"
