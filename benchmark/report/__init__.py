@@ -3,13 +3,17 @@
 Reads only the RunRecords (and their per-sample, samples and training log files) in a
 results folder and writes ``reports/<name>/``:
 
-    table.md, table.tex   all tasks' headline metrics; the FlowBind paper's efficiency,
-                          quality and alignment tables, regenerated from these runs, bold
-                          only where a paired, Holm-corrected test says so
-                          (benchmark/verdicts/); aggregates across tasks; the claims' verdicts
+    table.md, table.tex   the directed tasks' headline metrics; the FlowBind paper's
+                          efficiency, quality and alignment tables, regenerated from these
+                          runs, bold only where a paired, Holm-corrected test says so
+                          (benchmark/verdicts/); the many-to-one and one-to-many tasks'
+                          headline metrics; coherence (round trips, jointly generated
+                          pairs) and the gain from more sources; aggregates across the
+                          directed tasks; the claims' verdicts
     results.csv           one row per run, row kind (generated / oracle / chance / real)
                           and metric, for pandas users
-    *.png                 seaborn plots (benchmark/report/plots.py), the training
+    *.png                 seaborn plots of the directed tasks (benchmark/report/plots.py;
+                          results without any: of the other tasks but round trips), the training
                           loss curves (benchmark/report/loss_curves.py), the performance
                           profile and critical-difference diagram; table.md and the
                           page list the runs whose loss was still falling at the end
@@ -39,9 +43,13 @@ from benchmark.report.plots import all_plots
 from benchmark.report.tables import (
     PAPER_ALIGNMENT,
     PAPER_QUALITY,
+    coherence_table,
     efficiency_table,
+    gain_table,
     headline_table,
+    headline_tasks,
     paper_table,
+    tasks_of_kind,
     to_latex,
     to_markdown,
 )
@@ -67,6 +75,7 @@ def write_report(results_dir: Path, out_dir: Path, claims_path: Path | None = No
                         f"({'; '.join(settings)}): give each its own results folder")
     results = results_frame(records)
     verdicts = Comparer(results_dir, records).family
+    headline = results[results["task"].isin(headline_tasks(results["task"].unique()))]
     tables = [
         headline_table(results, verdicts),
         efficiency_table(records),
@@ -74,7 +83,12 @@ def write_report(results_dir: Path, out_dir: Path, claims_path: Path | None = No
                     verdicts),
         paper_table(results, "Alignment (CLIP, CLAP, AIS)", PAPER_ALIGNMENT, verdicts),
     ]
-    across = across_tasks(results)
+    joint_tasks = tasks_of_kind(results["task"].unique(), "many-to-one", "one-to-many")
+    if joint_tasks and tasks_of_kind(results["task"].unique(), "directed"):
+        tables.append(headline_table(results, verdicts, joint_tasks,
+                                     "Many-to-one and one-to-many tasks"))
+    tables += [t for t in (coherence_table(results, verdicts), gain_table(results)) if t]
+    across = across_tasks(headline)
     tables += across.tables
     claims = claims_table(claims_path, results_dir, records) if claims_path else None
     tables += [claims] if claims is not None else []
@@ -94,7 +108,8 @@ def write_report(results_dir: Path, out_dir: Path, claims_path: Path | None = No
             "% " + title + "\n% needs \\usepackage{booktabs,graphicx}\n\n"
             + "\n".join(to_latex(t) for t in tables))
         results.to_csv(building / "results.csv", index=False)
-        plots = all_plots(results, records, building) + across.plot(building)
+        plots = all_plots(headline, [r for r in records if r.task in set(headline["task"])],
+                          building) + across.plot(building)
         plots += [p for p in [plot_loss_curves(training, building / "loss_curves.png")] if p]
         write_page(building, title, [*tables, *checks], plots,
                    gallery(records, results_dir, building), problems)

@@ -53,20 +53,34 @@ class Table:
 
 
 def task_arrow(task: str) -> str:
-    """``text2image`` -> ``T→I``; several sources are joined by ``+``."""
-    sources, targets = (
-        "+".join(MODALITY_LETTER.get(m, m) for m in side.split("+")) for side in task.split("2")
-    )
-    return f"{sources}→{targets}"
+    """``text2image`` -> ``T→I``; several sources are joined by ``+``; a round trip
+    ``text2image2text`` -> ``T→I→T``."""
+    return "→".join("+".join(MODALITY_LETTER.get(m, m) for m in side.split("+"))
+                    for side in task.split("2"))
 
 
 def task_order(tasks) -> list[str]:
     """The tasks in the registry's order (the six directed ones first, as the papers list
-    them), unknown names last, alphabetically."""
-    from benchmark.core.tasks import all_tasks
+    them, the round trips last), unknown names last, alphabetically."""
+    from benchmark.core.tasks import every_task
 
-    known = [t.name for t in all_tasks()]
+    known = [t.name for t in every_task()]
     return sorted(set(tasks), key=lambda t: (known.index(t) if t in known else len(known), t))
+
+
+def tasks_of_kind(tasks, *kinds: str) -> list[str]:
+    """The ``tasks`` (names) of the given kinds (benchmark/core/tasks.py ``Task.kind``), in
+    :func:`task_order`."""
+    from benchmark.core.tasks import parse_task
+
+    return [t for t in task_order(tasks) if parse_task(t).kind in kinds]
+
+
+def headline_tasks(tasks) -> list[str]:
+    """The tasks of the headline table, plots and aggregates: the directed ones, or, in
+    results without any, every task that is not a round trip."""
+    return (tasks_of_kind(tasks, "directed")
+            or tasks_of_kind(tasks, "many-to-one", "one-to-many"))
 
 
 def _arrow(metric: str) -> str:
@@ -112,17 +126,28 @@ def verdict_notes(columns: list[Column], family: int) -> list[str]:
                 "; one seed per method: item-level test only" if seeds == [1] else ""))
         notes.append("minimum detectable difference (80% power, 5% level, median over "
                      "method pairs): " + ", ".join(
-                         f"{task_arrow(c.task)} {parse_metric_id(c.metric_id)[1]} "
-                         f"{format_number(c.minimum_detectable())}" for c in tested))
-    notes += [f"not tested, so nothing bold: {task_arrow(c.task)} "
-              f"{parse_metric_id(c.metric_id)[1]}: {c.untested}"
+                         f"{_column_label(c)} {format_number(c.minimum_detectable())}"
+                         for c in tested))
+    notes += [f"not tested, so nothing bold: {_column_label(c)}: {c.untested}"
               for c in columns if c.untested is not None]
     return notes
 
 
-def column_metric(frame: pd.DataFrame, task: str, metrics: tuple[str, ...]) -> str | None:
-    """The first of ``metrics`` that task's generated rows have (its full metric id)."""
+def _column_label(column: Column) -> str:
+    """``T→I fid``; a task with several targets names the metric's subject too
+    (``T→I+A image attr_acc``)."""
+    subject, metric, _ = parse_metric_id(column.metric_id)
+    several = "+" in column.task.rsplit("2", 1)[-1]
+    return f"{task_arrow(column.task)} {subject + ' ' if several else ''}{metric}"
+
+
+def column_metric(frame: pd.DataFrame, task: str, metrics: tuple[str, ...],
+                  subject: str | None = None) -> str | None:
+    """The first of ``metrics`` that task's generated rows have (its full metric id), of
+    ``subject`` (a target modality, or a pair ``a~b``) when given."""
     present = frame[(frame["task"] == task) & (frame["row"] == "generated")]
+    if subject is not None:
+        present = present[present["subject"] == subject]
     for metric in metrics:
         ids = sorted(present.loc[present["metric"] == metric, "metric_id"].unique())
         if ids:
@@ -136,9 +161,13 @@ Verdicts = Callable[[list[tuple[str, str]]], "list[Column]"]
 
 
 def metric_table(frame: pd.DataFrame, title: str, columns: list[tuple[str, str]],
-                 header: list[str], verdicts: Verdicts | None = None) -> Table:
-    """Methods (then the oracle, chance and real-data rows) x (task, metric id) columns;
-    with ``verdicts``, bold and "≈" from the paired tests (module doc), else no marks."""
+                 header: list[str], verdicts: Verdicts | None = None,
+                 shown_references: tuple[str, ...] = REFERENCE_ROWS,
+                 cell: Callable[[pd.Series | None], Cell] | None = None) -> Table:
+    """Methods (then the ``shown_references`` rows: oracle, chance, real data) x (task, metric id)
+    columns; with ``verdicts``, bold and "≈" from the paired tests (module doc), else no
+    marks. ``cell`` writes a method's cell from its seed statistics (default: mean ± sd)."""
+    method_cell = cell or _metric_cell
     generated = seed_statistics(frame[frame["row"] == "generated"],
                                 ["method", "task", "metric_id"])
     references = seed_statistics(frame[frame["row"].isin(REFERENCE_ROWS)],
@@ -153,11 +182,11 @@ def metric_table(frame: pd.DataFrame, title: str, columns: list[tuple[str, str]]
             match = generated[(generated["method"] == method) & (generated["task"] == task)
                               & (generated["metric_id"] == metric_id)]
             stats.append(None if match.empty else match.iloc[0])
-        cells = [_metric_cell(s) for s in stats]
+        cells = [method_cell(s) for s in stats]
         _mark(cells, methods, compared.get((task, metric_id)))
         for row, cell in zip(body, cells, strict=True):
             row.append(cell)
-    for kind in REFERENCE_ROWS:
+    for kind in shown_references:
         row = [Cell(f"({kind})")]
         for task, metric_id in columns:
             match = references[(references["row"] == kind) & (references["task"] == task)
@@ -169,10 +198,11 @@ def metric_table(frame: pd.DataFrame, title: str, columns: list[tuple[str, str]]
     tests = (verdict_notes(family, sum(len(c.comparisons) for c in family)) if family
              else ["no paired tests: nothing bold"])
     notes = [f"mean ± sd over {'/'.join(map(str, seeds))} seeds; n = "
-             f"{'/'.join(map(str, ns))} test items per value.", *tests,
-             "(oracle): the true target embeddings decoded; (chance): random training "
-             "items; (real): the evaluator on real test media (its ceiling).",
-             "evaluators: " + ", ".join(sorted({parse_metric_id(m)[2] for _, m in columns}))]
+             f"{'/'.join(map(str, ns))} test items per value.", *tests]
+    if shown_references:
+        notes.append("(oracle): the true target embeddings decoded; (chance): random training "
+                     "items; (real): the evaluator on real test media (its ceiling).")
+    notes.append("evaluators: " + ", ".join(sorted({parse_metric_id(m)[2] for _, m in columns})))
     return Table(title, ["method", *header], body, notes)
 
 
@@ -180,23 +210,115 @@ EMBEDDING_METRICS = ("emb_cos", "emb_r_at_1", "emb_fd")
 """The headline on precomputed embeddings, where nothing decodes (no media metrics)."""
 
 
-def headline_table(frame: pd.DataFrame, verdicts: Verdicts | None = None) -> Table:
-    """Per task: attribute accuracy, the quality metric and the alignment metric; on a
-    dataset of precomputed embeddings (none of those), the decoder-free metrics."""
+def headline_table(frame: pd.DataFrame, verdicts: Verdicts | None = None,
+                   tasks: list[str] | None = None, scope: str = "All tasks") -> Table:
+    """Per task (``tasks``, default :func:`headline_tasks`) and target: attribute accuracy,
+    the quality metric and the alignment metric; on a dataset of precomputed embeddings
+    (none of those), the decoder-free metrics. ``scope`` opens the title."""
+    from benchmark.core.tasks import parse_task
+
     columns, header = [], []
     groups: tuple[tuple[str, ...], ...] = (("attr_acc",), QUALITY_METRICS, ALIGNMENT_METRICS)
-    title = "All tasks: attribute accuracy, quality, alignment"
+    title = f"{scope}: attribute accuracy, quality, alignment"
     if not frame["metric"].isin(sum(groups, ())).any():
         groups = tuple((metric,) for metric in EMBEDDING_METRICS)
-        title = "All tasks: decoder-free metrics (precomputed embeddings)"
-    for task in task_order(frame["task"].unique()):
-        for metrics in groups:
+        title = f"{scope}: decoder-free metrics (precomputed embeddings)"
+    for task in tasks if tasks is not None else headline_tasks(frame["task"].unique()):
+        targets = parse_task(task).targets
+        for target in targets:
+            named = f" {MODALITY_LETTER.get(target, target)}" if len(targets) > 1 else ""
+            for metrics in groups:
+                metric_id = column_metric(frame, task, metrics, subject=target)
+                if metric_id is not None:
+                    metric = parse_metric_id(metric_id)[1]
+                    columns.append((task, metric_id))
+                    header.append(f"{task_arrow(task)}{named} {metric} {_arrow(metric)}")
+    return metric_table(frame, title, columns, header, verdicts)
+
+
+ROUND_TRIP_METRICS = ("attr_acc", "emb_cos")
+JOINT_METRICS = ("attr_agree", "coherence_rank", "emb_coherence")
+"""The Coherence table's metric for a round trip and for a joint pair: the first each task
+has (the decoder-free one on precomputed embeddings)."""
+
+
+def coherence_table(frame: pd.DataFrame, verdicts: Verdicts | None = None) -> Table | None:
+    """Methods x (each round trip: the returned source against the one that went in; each
+    one-to-many task: its two generated targets against each other), with the references
+    (oracle: the true embeddings, a perfect round trip; chance: random training items, a
+    shuffled pairing; real: the real test pair); None without such tasks."""
+    columns, header = [], []
+    tasks = frame["task"].unique()
+    for task in tasks_of_kind(tasks, "cycle"):
+        metric_id = column_metric(frame, task, ROUND_TRIP_METRICS)
+        if metric_id is not None:
+            columns.append((task, metric_id))
+            header.append(f"{task_arrow(task)} {parse_metric_id(metric_id)[1]} ↑")
+    for task in tasks_of_kind(tasks, "one-to-many"):
+        metric_id = column_metric(frame, task, JOINT_METRICS)
+        if metric_id is not None:
+            subject, metric, _ = parse_metric_id(metric_id)
+            pair = "~".join(MODALITY_LETTER.get(m, m) for m in subject.split("~"))
+            columns.append((task, metric_id))
+            header.append(f"{task_arrow(task)} {pair} {metric} ↑")
+    if not columns:
+        return None
+    table = metric_table(frame, "Coherence: round trips and jointly generated pairs",
+                         columns, header, verdicts)
+    table.notes.append("round trip s→m→s: s translated to m and back by the same trained "
+                       "method, scored against the s that went in; pair a~b: the two targets "
+                       "of one one-to-many call scored against each other (attr_agree: share "
+                       "of attributes the judges read alike in both).")
+    return table
+
+
+GAIN_METRICS = (("gain_attr_acc", "gain_emb_cos"), ("gain_fid", "gain_fad", "gain_cider_d"))
+"""The gain table's columns per many-to-one task: the attribute (or, on precomputed
+embeddings, the embedding) gain, then the quality gain."""
+
+
+def _gain_cell(stat: pd.Series | None) -> Cell:
+    """Mean ± sd over seeds, and where the runs' intervals agree on the sign, which: every
+    seed's 95% interval above 0 ("> 0") or every one below ("< 0")."""
+    cell = _metric_cell(stat)
+    if stat is None or cell.text == "NaN" or pd.isna(stat["ci_low"]):
+        return cell
+    if stat["ci_low_min"] > 0:
+        return Cell(f"{cell.text} (> 0)")
+    if stat["ci_high_max"] < 0:
+        return Cell(f"{cell.text} (< 0)")
+    return cell
+
+
+def gain_table(frame: pd.DataFrame) -> Table | None:
+    """Methods x many-to-one tasks' gains over their best single source
+    (metrics/source_gain.py); None without such tasks."""
+    columns, header = [], []
+    for task in tasks_of_kind(frame["task"].unique(), "many-to-one"):
+        for metrics in GAIN_METRICS:
             metric_id = column_metric(frame, task, metrics)
             if metric_id is not None:
-                metric = parse_metric_id(metric_id)[1]
                 columns.append((task, metric_id))
-                header.append(f"{task_arrow(task)} {metric} {_arrow(metric)}")
-    return metric_table(frame, title, columns, header, verdicts)
+                header.append(f"{task_arrow(task)} {parse_metric_id(metric_id)[1]} ↑")
+    if not columns:
+        return None
+    generated = frame[frame["row"] == "generated"]
+    bounds = generated.groupby(["method", "task", "metric_id"]).agg(
+        ci_low_min=("ci_low", "min"), ci_high_max=("ci_high", "max"))
+
+    def cell(stat: pd.Series | None) -> Cell:
+        if stat is not None:
+            stat = pd.concat([stat, bounds.loc[(stat["method"], stat["task"],
+                                                stat["metric_id"])]])
+        return _gain_cell(stat)
+
+    table = metric_table(frame, "Gain from more sources (many-to-one against its best single "
+                         "source)", columns, header, shown_references=(), cell=cell)
+    table.notes.append("gain: the metric from every source together minus the best single "
+                       "source's, same method, seed and items, signed so that > 0 means the "
+                       "extra modality helped; (> 0) / (< 0): every seed's 95% paired "
+                       "interval lies above / below 0.")
+    return table
 
 
 def paper_table(frame: pd.DataFrame, title: str, shape: list[tuple[str, str]],

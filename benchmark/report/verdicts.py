@@ -12,7 +12,7 @@ import pandas as pd
 
 from benchmark.core.errors import UserError
 from benchmark.records import RunRecord
-from benchmark.report.tables import Cell, Table
+from benchmark.report.tables import Cell, Table, headline_tasks
 from benchmark.verdicts.aggregates import (
     aggregable_metrics,
     aggregate_tables,
@@ -55,8 +55,10 @@ class AcrossTasks:
 
 
 def across_tasks(frame: pd.DataFrame) -> AcrossTasks:
-    """Aggregates of :data:`AGGREGATED_METRIC` when every method ran every task it is
+    """Aggregates of :data:`AGGREGATED_METRIC` over the headline tasks (the directed ones,
+    benchmark/report/tables.py ``headline_tasks``) when every method ran every task it is
     aggregated over on the same seeds (else none: the tables say nothing wrong)."""
+    frame = frame[frame["task"].isin(headline_tasks(frame["task"].unique()))]
     if AGGREGATED_METRIC not in aggregable_metrics(frame):
         return AcrossTasks()
     try:
