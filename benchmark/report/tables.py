@@ -211,19 +211,26 @@ EMBEDDING_METRICS = ("emb_cos", "emb_r_at_1", "emb_fd")
 
 
 def headline_table(frame: pd.DataFrame, verdicts: Verdicts | None = None,
-                   tasks: list[str] | None = None, scope: str = "All tasks") -> Table:
+                   tasks: list[str] | None = None, scope: str | None = None) -> Table:
     """Per task (``tasks``, default :func:`headline_tasks`) and target: attribute accuracy,
     the quality metric and the alignment metric; on a dataset of precomputed embeddings
-    (none of those), the decoder-free metrics. ``scope`` opens the title."""
+    (none of those), the decoder-free metrics. ``scope`` opens the title (default: "Directed
+    tasks" or "All tasks")."""
     from benchmark.core.tasks import parse_task
+
+    if tasks is None:
+        tasks = headline_tasks(frame["task"].unique())
+        every = set(tasks) == set(frame["task"].unique())
+        scope = scope or ("All tasks" if every else "Directed tasks")
 
     columns, header = [], []
     groups: tuple[tuple[str, ...], ...] = (("attr_acc",), QUALITY_METRICS, ALIGNMENT_METRICS)
+    scope = scope or "All tasks"
     title = f"{scope}: attribute accuracy, quality, alignment"
     if not frame["metric"].isin(sum(groups, ())).any():
         groups = tuple((metric,) for metric in EMBEDDING_METRICS)
         title = f"{scope}: decoder-free metrics (precomputed embeddings)"
-    for task in tasks if tasks is not None else headline_tasks(frame["task"].unique()):
+    for task in tasks:
         targets = parse_task(task).targets
         for target in targets:
             named = f" {MODALITY_LETTER.get(target, target)}" if len(targets) > 1 else ""
