@@ -322,13 +322,9 @@ def _unmet_together(spec: MetricSpec, row: Row, pair: tuple[Modality, Modality],
         return "the test items have no attribute labels"
     for target, evaluator in zip(pair, evaluators, strict=True):
         if evaluator is None:
-            a, b = pair
-            needed = f"{a}-{b} pair" if spec.evaluator == "pair" else target
-            missing = (f"the {reference.evaluators.kind} evaluators have no {spec.evaluator} "
-                       f"evaluator for the {needed}")
-            other = b if spec.evaluator == "pair" and target == a else None
-            gap = reference.evaluators.gap(spec.evaluator, target, other)
-            return missing if gap is None else f"{missing}: {gap}"
+            if spec.evaluator == "pair":  # the a-b pair's encoder
+                return _no_evaluator(spec, pair[1], pair[0], reference)
+            return _no_evaluator(spec, target, None, reference)
     return None
 
 
@@ -399,12 +395,19 @@ def _unmet_need(spec: MetricSpec, row: Row, target: Modality, source: Modality |
         elif not reference.has_media(source or target):
             return reference.no_media(source or target)
     if evaluator is None:
-        needed = f"{source}-{target} pair" if spec.per_source else target
-        missing = (f"the {reference.evaluators.kind} evaluators have no {spec.evaluator} "
-                   f"evaluator for the {needed}")
-        gap = reference.evaluators.gap(spec.evaluator, target, source)
-        return missing if gap is None else f"{missing}: {gap}"
+        return _no_evaluator(spec, target, source, reference)
     return None
+
+
+def _no_evaluator(spec: MetricSpec, target: Modality, source: Modality | None,
+                  reference: RealReference) -> str:
+    """Why the spec's evaluator role has nothing for ``target`` (with ``source``: for the
+    pair of the two), with the evaluators' own reason where they know one."""
+    needed = f"{source}-{target} pair" if source is not None else target
+    missing = (f"the {reference.evaluators.kind} evaluators have no {spec.evaluator} "
+               f"evaluator for the {needed}")
+    gap = reference.evaluators.gap(spec.evaluator, target, source)
+    return missing if gap is None else f"{missing}: {gap}"
 
 
 def _output(spec: MetricSpec, row: Row, evaluator: Evaluator, target: Modality,

@@ -29,7 +29,7 @@ import numpy as np
 
 from benchmark.core.registry import Entry
 from metrics.spec import MetricSpec
-from metrics.value import MetricValue, intervals_wanted, mean_with_bootstrap
+from metrics.value import MetricValue, intervals_wanted, is_mean_of, mean_with_bootstrap
 
 GAIN_ENTRY = Entry("gain_<metric>", "many-to-one tasks: a target metric from every source "
                    "together minus its best single source's, signed so that higher is better, "
@@ -60,9 +60,8 @@ def source_gain(spec: MetricSpec, combined: MetricValue, singles: Mapping[str, M
         low, high = _set_interval(spec, combined, singles[best], direction, seed)
         return MetricValue(gain, combined.n, low, high, details=details)
     per_item = [combined.per_sample, singles[best].per_sample]
-    if any(scores is None or not np.isclose(np.mean(scores), value.value, rtol=1e-6,
-                                            atol=1e-9)
-           for scores, value in zip(per_item, (combined, singles[best]), strict=True)):
+    if not all(is_mean_of(scores, value.value)
+               for scores, value in zip(per_item, (combined, singles[best]), strict=True)):
         raise NoGain(f"{spec.name} is not a mean of per-item scores (a corpus statistic): "
                      "no paired gain")
     if len(per_item[0]) != len(per_item[1]):

@@ -48,6 +48,14 @@ class MetricValue:
                 **(self.details or {})}
 
 
+def is_mean_of(per_sample: np.ndarray | None, value: float) -> bool:
+    """Whether ``value`` is the mean of the per-item scores (to float rounding): what makes
+    a metric resampleable per item. A corpus statistic (BLEU-4) stores per-item scores
+    whose mean is not its value."""
+    return per_sample is not None and bool(np.isclose(np.mean(per_sample), value, rtol=1e-6,
+                                                      atol=1e-9))
+
+
 _POINT_ESTIMATES = contextvars.ContextVar("point_estimates", default=False)
 
 

@@ -20,6 +20,7 @@ from benchmark.core.errors import UserError
 from benchmark.records import RunRecord, read_features
 from metrics import spec_of
 from metrics.spec import parse_metric_id
+from metrics.value import is_mean_of
 
 
 class NotComparable(UserError):
@@ -79,7 +80,7 @@ def load_run_scores(results_dir: Path, record: RunRecord, metric_id: str) -> Run
     if scores is None:
         raise NotComparable(f"{metric_id} of {label}: no per-item scores stored")
     value = record.metrics[metric_id]["value"]
-    if not np.isclose(scores.mean(), value, rtol=1e-6, atol=1e-9):
+    if not is_mean_of(scores, value):
         raise NotComparable(f"{metric_id} is a corpus statistic (its value is not the mean "
                             "of its per-item scores): no per-item test")
     return RunScores(record, metric_id, dataset, scores=scores)
