@@ -39,7 +39,8 @@ import numpy as np
 from benchmark.core.cache import atomic_path
 from benchmark.core.cpu_identity import describe
 from benchmark.core.errors import UserError
-from benchmark.records import RunRecord, provenance
+from benchmark.results.records import RunRecord
+from benchmark.run.record import provenance
 
 GRID_KEYS = ("methods", "tasks", "seeds")
 SWEEP_DEFAULTS = {"profile": "smoke", "preset": "tiny", "dataset": None, "steps": None,
@@ -253,11 +254,11 @@ def sweep_records(sweep: dict, results: Path | None, jobs: int, progress: bool
                   ) -> list[RunRecord]:
     """Run (or, with ``results``, resume / read) the sweep and return its records; ``sweep``
     holds the grid and every key of SWEEP_DEFAULTS (as load_baseline completes it)."""
-    from benchmark.results_folder import prepare
+    from benchmark.results.folder import prepare
 
     folder = results or Path(tempfile.mkdtemp(prefix="anybench-check-"))
     prepare(folder)  # before anything else (no torch import yet): a bad --results fails now
-    from benchmark.sweep import completed_records, plan, run_sweep
+    from benchmark.sweep.planning import completed_records, plan, run_sweep
 
     settings = {key: sweep[key] for key in SWEEP_DEFAULTS}
     if settings["weights"] is not None:

@@ -29,11 +29,12 @@ from pathlib import Path
 from benchmark.core.config import RunConfig
 from benchmark.core.stage_clock import StageClock, timed
 from benchmark.core.tasks import all_tasks
-from benchmark.evaluation import metric_specs
-from benchmark.preparation import prepare_inputs
 from benchmark.profiles import PROFILES
-from benchmark.reference_rows import compute_reference_rows
-from benchmark.runner import build_evaluators, run_tasks
+from benchmark.run.pipeline import run_tasks
+from benchmark.run.preparation import prepare_inputs
+from benchmark.scoring.evaluation import metric_specs
+from benchmark.scoring.reference_rows import compute_reference_rows
+from benchmark.scoring.task_evaluation import build_evaluators
 
 
 def main() -> None:

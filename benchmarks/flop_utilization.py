@@ -32,9 +32,9 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from training_paths import METHOD_NAMES, build_method, harness_training
 
-from benchmark.budget import training_flops_per_step
-from benchmark.embeddings import training_loader
-from benchmark.preparation import prepare_inputs
+from benchmark.run.budget import training_flops_per_step
+from benchmark.run.embeddings import training_loader
+from benchmark.run.preparation import prepare_inputs
 
 aten = torch.ops.aten
 MATMULS = {aten.mm.default: "mm", aten.addmm.default: "addmm", aten.bmm.default: "bmm"}

@@ -2,7 +2,7 @@
 
 For each method's tiny preset on the embedded default's training embeddings, the same
 number of optimizer steps on the same batches in the same order is taken twice in this
-process: by :func:`benchmark.runner.train_method` (Lightning's Trainer, the budget meter,
+process: by :func:`benchmark.run.training.train_method` (Lightning's Trainer, the budget meter,
 the FLOP probe, the checkpoint copies, the training log) and by the hand-written loop of
 ``benchmarks/training_paths.py``. Both clocks cover everything from building the optimizer (and,
 for the harness, the Trainer and the FLOP probe) to the last step. The ratio
@@ -34,7 +34,7 @@ from training_paths import (
     train_bare,
 )
 
-from benchmark.preparation import prepare_inputs
+from benchmark.run.preparation import prepare_inputs
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.report.aggregate import higher_is_better, results_frame, seed_statistics
-from benchmark.results_folder import read_runs
+from benchmark.results.folder import read_runs
 
 KEYS = ["method", "task", "metric_id", "metric"]
 

@@ -28,8 +28,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from benchmark.records import RunRecord
-from benchmark.results_folder import read_runs
+from benchmark.results.folder import read_runs
+from benchmark.results.records import RunRecord
 
 
 def sweep_command(results: Path, args: argparse.Namespace) -> list[str]:

@@ -1,10 +1,10 @@
 """The two training paths the benchmarks compare: the harness's and a bare PyTorch loop.
 
-:func:`harness_training` trains through :func:`benchmark.runner.train_method`, exactly as
+:func:`harness_training` trains through :func:`benchmark.run.training.train_method`, exactly as
 ``run`` does (Lightning's Trainer, the budget meter, the FLOP probe, the checkpoint copies,
 the training log). :func:`train_bare` does what Lightning's automatic optimisation does
 for an anybench method, and nothing else: for each batch of
-:func:`benchmark.embeddings.training_loader` (the same shuffle, the same order),
+:func:`benchmark.run.embeddings.training_loader` (the same shuffle, the same order),
 ``loss = method.loss(batch)``, ``loss.backward()``, ``optimizer.step()``,
 ``optimizer.zero_grad()`` and one step of the learning-rate schedule; a batch the method
 cannot learn from (``has_signal`` false) takes no backward pass but still counts as a step,
@@ -22,9 +22,9 @@ import pytorch_lightning as pl
 import torch
 
 from benchmark.core.config import RunConfig
-from benchmark.embeddings import EmbeddedSplit, training_loader
-from benchmark.resolution import resolve
-from benchmark.runner import TrainedMethod, train_method
+from benchmark.run.embeddings import EmbeddedSplit, training_loader
+from benchmark.run.resolution import resolve
+from benchmark.run.training import TrainedMethod, train_method
 from methods import METHODS
 
 METHOD_NAMES = tuple(METHODS.names())

@@ -296,7 +296,7 @@ class AnyToAnyMethod(pl.LightningModule):
         loss raises :class:`NonFiniteOutput` naming the step: the run fails there instead
         of training on with NaN weights.
 
-        Under data parallelism (benchmark/distributed.py) the batch is skipped only when
+        Under data parallelism (benchmark/run/distributed.py) the batch is skipped only when
         no process's share has signal; a process whose share has none while another's
         has returns ``0 * sum(parameters)``, so it still joins DDP's gradient average
         with zero gradients (the mean over processes of their gradients, as DDP always

@@ -3,7 +3,7 @@
 Each metric family module (fid.py, fad.py, captioning.py, alignment.py,
 attribute_accuracy.py, embedding_space.py) defines its :class:`MetricSpec` objects next to
 its functions, and metrics/__init__.py registers each under its name. The harness
-(benchmark/evaluation.py) scores a row of outputs of target modality t, for every
+(benchmark/scoring/evaluation.py) scores a row of outputs of target modality t, for every
 registered spec that applies to t (and, for a per-source spec, to each source s of the
 task), by one rule:
 

@@ -198,7 +198,7 @@ def no_cache_builds(monkeypatch: pytest.MonkeyPatch) -> None:
     configs' caches first (``sweep.build_caches``). On a fresh clone that build is the
     default profile's whole pipeline (minutes), and on a busy machine it can outlast a
     claim a test holds in another process."""
-    from benchmark import sweep
+    from benchmark.sweep import planning as sweep
 
     monkeypatch.setattr(sweep, "build_caches", lambda configs, progress: None)
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import MODALITIES, Modality
-from benchmark.evaluation import RealReference
+from benchmark.scoring.evaluation import RealReference
 from metrics.evaluators.evaluator_set import Evaluator, Evaluators
 from metrics.spec import Media
 

@@ -6,9 +6,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from benchmark.budget import BudgetCallback, training_flops_per_step
 from benchmark.core.budget import Budget
 from benchmark.core.errors import UserError
+from benchmark.run.budget import BudgetCallback, training_flops_per_step
 
 BATCH = 16
 # forward x @ W^T: 2 * 16 * 8 * 4 multiply-adds; weight gradient: as many (inputs need none)

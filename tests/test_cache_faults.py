@@ -24,8 +24,6 @@ import pytest
 import torch
 
 from benchmark import backbones as backbones_module
-from benchmark import embeddings as embeddings_module
-from benchmark import reference_rows as rows_module
 from benchmark.core.cache import UNREADABLE_ERRORS, load_or_build
 from benchmark.core.errors import UserError
 from benchmark.core.tasks import parse_task
@@ -33,6 +31,8 @@ from benchmark.data.embeddings import PrecomputedEmbeddings
 from benchmark.data.folder import MediaFolder
 from benchmark.data.scenes.dataset import Scenes
 from benchmark.profiles import PROFILES
+from benchmark.run import embeddings as embeddings_module
+from benchmark.scoring import reference_rows as rows_module
 from metrics import METRICS
 from metrics.evaluators import attribute_judges, contrastive_judges
 from metrics.value import MetricValue
@@ -344,7 +344,7 @@ def smoke_copy(smoke_env, tmp_path, monkeypatch) -> Path:
 def assert_rebuilt_identical(cache: Path, patterns: list[str], capsys) -> None:
     """Truncate the first file of ``cache`` matching each pattern, prepare the smoke inputs,
     and check that each file was named once and rebuilt byte for byte."""
-    from benchmark.preparation import prepare_inputs
+    from benchmark.run.preparation import prepare_inputs
 
     damaged = [sorted(cache.glob(pattern))[0] for pattern in patterns]
     originals = {path: path.read_bytes() for path in damaged}
@@ -440,7 +440,7 @@ import sys
 from pathlib import Path
 import numpy as np
 from benchmark.core.cache import atomic_path, load_or_build
-from benchmark.records import write_per_sample
+from benchmark.results.records import write_per_sample
 folder = Path(sys.argv[1])
 with atomic_path(folder / "record.json", overwrite=False) as tmp:  # as write_record does
     tmp.write_text("{}")

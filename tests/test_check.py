@@ -8,7 +8,7 @@ import pytest
 
 from benchmark.check import compare, make_baseline, tolerance, write_baseline
 from benchmark.core.errors import UserError
-from benchmark.records import RunRecord, read_record, write_record
+from benchmark.results.records import RunRecord, read_record, write_record
 
 ATTR = "image.attr_acc[judge:scenes-v1]"
 SWEEP = {"methods": ["a"], "tasks": ["text2image"], "seeds": [0, 1, 2], "profile": "smoke",
@@ -54,7 +54,7 @@ def _check(baseline, results):
 
 def test_the_cli_exits_0_without_drift_and_1_with_it(tmp_path):
     # Records whose run_key matches what the baseline's sweep plans, so nothing re-runs.
-    from benchmark.sweep import plan
+    from benchmark.sweep.planning import plan
 
     configs, _ = plan(["flowbind"], ["text2image"], [0, 1, 2], profile="smoke",
                       results_dir=tmp_path)

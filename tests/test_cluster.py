@@ -1,4 +1,4 @@
-"""Sweeps through submitit (benchmark/cluster.py): local submitit jobs make the records a
+"""Sweeps through submitit (benchmark/sweep/cluster.py): local submitit jobs make the records a
 local sweep makes, a killed job is made again by the next sweep and nothing else is, and a
 SLURM sweep submits the job array it should (checked on the script a stub ``sbatch``
 receives)."""
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.cluster import GroupJob
 from benchmark.core.config import RunConfig
+from benchmark.sweep.cluster import GroupJob
 
 SMOKE_GRID = ["--profile", "smoke", "--steps", "10", "--no-progress"]
 

@@ -23,8 +23,8 @@ from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.modalities import MODALITIES, Modality
 from benchmark.core.tasks import Task
 from benchmark.data.embeddings.folder import write_embeddings_folder
-from benchmark.evaluation import RealReference, evaluator_ceilings, score_outputs
-from benchmark.runner import Sampling
+from benchmark.scoring.evaluation import RealReference, evaluator_ceilings, score_outputs
+from benchmark.scoring.sampling import Sampling
 from metrics import spec_of
 from metrics.evaluators.evaluator_set import Evaluators
 from metrics.source_gain import NoGain, source_gain

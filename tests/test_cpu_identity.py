@@ -4,7 +4,8 @@ import torch
 
 from benchmark.check import compare, make_baseline, other_cpu_note
 from benchmark.core.cpu_identity import cpu_identity, describe
-from benchmark.records import RunRecord, provenance
+from benchmark.results.records import RunRecord
+from benchmark.run.record import provenance
 
 CPUINFO = """processor\t: 0
 vendor_id\t: GenuineIntel

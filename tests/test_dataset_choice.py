@@ -17,7 +17,7 @@ from benchmark.data import dataset_choice
 from benchmark.data.embeddings import write_embeddings_folder
 from benchmark.data.folder import MediaFolder
 from benchmark.report.collection import load_collection
-from benchmark.resolution import resolve
+from benchmark.run.resolution import resolve
 
 EXAMPLE_SUITE = Path(__file__).resolve().parent.parent / "results" / "example-suite"
 

@@ -1,4 +1,4 @@
-"""Training on several processes through Lightning (benchmark/distributed.py): one record,
+"""Training on several processes through Lightning (benchmark/run/distributed.py): one record,
 a global budget, the data sharded without overlap, and single-process run keys unchanged."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from torch.utils.data import BatchSampler, RandomSampler
 from benchmark.core.config import RunConfig
 from benchmark.core.errors import UserError
 from benchmark.core.ranks import is_secondary_rank
-from benchmark.embeddings import ShardedBatchSampler
-from benchmark.sweep import _command
-from benchmark.training_log import read_training_log
+from benchmark.results.training_log import read_training_log
+from benchmark.run.embeddings import ShardedBatchSampler
+from benchmark.sweep.local import run_command
 
 BUDGET = 40960
 """Samples: 80 global steps of 2 x 256 rows, 160 steps of one process's 256."""
@@ -109,11 +109,11 @@ def test_the_cli_refuses_a_bad_device_count_at_parse_time(tmp_path):
 def test_a_sweep_passes_the_distributed_settings_to_its_runs(tmp_path):
     config = RunConfig(method="flowbind", task="text2image", devices=2, strategy="ddp",
                        precision="bf16-mixed", results_dir=tmp_path)
-    command = _command([config])
+    command = run_command([config])
     for flag, value in (("--devices", "2"), ("--strategy", "ddp"),
                         ("--precision", "bf16-mixed")):
         assert command[command.index(flag) + 1] == value
-    assert "--num-nodes" not in _command([RunConfig(method="flowbind", task="text2image")])
+    assert "--num-nodes" not in run_command([RunConfig(method="flowbind", task="text2image")])
 
 
 @pytest.mark.parametrize("variables, secondary", [
@@ -136,7 +136,7 @@ def test_secondary_ranks_are_told_by_their_launcher_variables(monkeypatch, varia
     ({"precision": "16-mixed"}, "16-mixed needs a GPU"),
 ])
 def test_asking_for_a_gpu_on_a_cpu_machine_is_refused_before_any_work(settings, message):
-    from benchmark.resolution import resolve
+    from benchmark.run.resolution import resolve
 
     with pytest.raises(UserError, match=message):
         resolve(RunConfig(method="flowbind", task="text2image", profile="smoke", **settings))

@@ -4,7 +4,11 @@ import torch
 from torch import nn
 
 from benchmark.core.tasks import parse_task
-from benchmark.efficiency import counting_rows, function_evaluations_per_item, peak_memory_mb
+from benchmark.scoring.efficiency import (
+    counting_rows,
+    function_evaluations_per_item,
+    peak_memory_mb,
+)
 from methods.flowbind import FlowBind
 
 DIMS = {"text": 8, "image": 8, "audio": 8}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.records import media_settings, read_features, read_record
+from benchmark.results.records import media_settings, read_features, read_record
 
 
 def test_smoke_run_writes_a_complete_record(tmp_path, smoke_env):

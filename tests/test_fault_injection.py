@@ -14,8 +14,8 @@ milliseconds). "While writing its files" is a run started with ``python -c`` tha
 ``Staging.publish`` to SIGKILL itself after a record's files were moved into the results
 folder and before the record. A killed run leaves its (hidden) staging folder, and at that
 last point files whose record never came; the next ``run``, ``sweep`` or ``report`` in the
-folder removes them (benchmark/staging.py), which the tests do by calling
-:func:`~benchmark.results_folder.prepare`, the first thing those commands do.
+folder removes them (benchmark/results/staging.py), which the tests do by calling
+:func:`~benchmark.results.folder.prepare`, the first thing those commands do.
 
 Runs are flowbind on the smoke profile's image2text for 2 steps, the quickest task to train
 and score (under 20 s a run on two idle cores), on the ``smoke_env`` caches.
@@ -39,14 +39,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark import sweep
 from benchmark.cli import main
 from benchmark.core import exit_codes
 from benchmark.core.config import RunConfig
-from benchmark.records import RunRecord, write_per_sample, write_record, write_samples
-from benchmark.results_folder import prepare
-from benchmark.run_claims import CLAIMS_FOLDER, try_claim
-from benchmark.staging import STAGING_FOLDER
+from benchmark.results.claims import CLAIMS_FOLDER, try_claim
+from benchmark.results.folder import prepare
+from benchmark.results.records import RunRecord, write_per_sample, write_record, write_samples
+from benchmark.results.staging import STAGING_FOLDER
+from benchmark.sweep import local
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK = "image2text"
@@ -303,7 +303,7 @@ def test_kill_9_during_evaluation_leaves_nothing(start, tmp_path):
 
 DIES_WHILE_PUBLISHING = """
 import os, signal, sys
-from benchmark import staging
+from benchmark.results import staging
 from benchmark.cli import main
 
 # call number sys.argv[1] of Staging.publish moves the record's files into the results
@@ -428,7 +428,7 @@ def test_a_truncated_record_is_named_and_only_its_run_made_again(tmp_path, monke
     truncated = folder / "20260102T000000-flowbind-image2text-tiny-s0-000000.json"
     truncated.write_text(planted.read_text()[:300])  # a record of seed 0, cut short
     started = []
-    monkeypatch.setattr(sweep, "_command", lambda group: started.append(group[0].seed) or [
+    monkeypatch.setattr(local, "run_command", lambda group: started.append(group[0].seed) or [
         sys.executable, "-c", "pass"])
 
     code = main([*SWEEP, "--seeds", "0,99", "--results", str(folder)])
@@ -516,7 +516,7 @@ def test_an_unusable_results_folder_is_one_line_and_exit_2_before_any_work(
 
 def test_a_missing_results_folder_is_created(tmp_path, monkeypatch, capsys):
     folder = tmp_path / "missing" / "runs"
-    monkeypatch.setattr(sweep, "_command", lambda group: [sys.executable, "-c", "pass"])
+    monkeypatch.setattr(local, "run_command", lambda group: [sys.executable, "-c", "pass"])
     assert main([*SWEEP, "--seeds", "0", "--results", str(folder)]) == exit_codes.OK
     assert summary_counts(capsys.readouterr().out.splitlines()) == (1, 0, 0, 0, 0)
     assert folder.is_dir() and assert_sound(folder) == []

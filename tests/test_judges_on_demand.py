@@ -1,5 +1,5 @@
 """Judges are made when first read: a run of one task on cold caches trains only the judges
-that scoring its task reads (benchmark/core/on_demand.py, benchmark/preparation.py)."""
+that scoring its task reads (benchmark/core/on_demand.py, benchmark/run/preparation.py)."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import torch
 
 from benchmark.core.on_demand import OnDemand
 from benchmark.core.tasks import parse_task
-from benchmark.preparation import judges_read_by
+from benchmark.run.preparation import judges_read_by
 from metrics.evaluators.evaluator_set import embedded_evaluators
 
 MODALITIES = ("text", "image", "audio")

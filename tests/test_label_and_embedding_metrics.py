@@ -17,7 +17,7 @@ import torch
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import MODALITIES
 from benchmark.core.tasks import Task
-from benchmark.evaluation import RealReference, evaluator_ceilings, score_target
+from benchmark.scoring.evaluation import RealReference, evaluator_ceilings, score_target
 from metrics import METRICS
 from metrics.attribute_accuracy import attribute_accuracy, column_accuracies
 from metrics.embedding_space import embedding_retrieval_at_1

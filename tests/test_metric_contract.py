@@ -1,7 +1,7 @@
 """One contract over every registered metric spec.
 
 Each spec is checked for well-formed fields, then scored by the harness's own loop
-(benchmark/evaluation.py) in a small synthetic world with fake evaluators
+(benchmark/scoring/evaluation.py) in a small synthetic world with fake evaluators
 (tests/metric_world.py): media that encode two attribute labels, an attribute predictor
 that reads them back, feature maps and pair encoders made from them, and test embeddings
 that carry the labels. A perfect output (the real
@@ -33,7 +33,8 @@ from metric_world import (
 from benchmark.core.errors import UserError
 from benchmark.core.modalities import MODALITIES, Modality
 from benchmark.core.tasks import Task, all_tasks, every_task
-from benchmark.evaluation import (
+from benchmark.report.aggregate import higher_is_better
+from benchmark.scoring.evaluation import (
     RealReference,
     Scores,
     evaluator_ceilings,
@@ -41,7 +42,6 @@ from benchmark.evaluation import (
     score_outputs,
     score_target,
 )
-from benchmark.report.aggregate import higher_is_better
 from metrics import METRICS
 from metrics.evaluators.evaluator_set import Evaluator, Evaluators
 from metrics.spec import Media, MetricSpec

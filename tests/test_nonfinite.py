@@ -20,12 +20,12 @@ from torch import nn
 from benchmark.check import compare, diff_table, load_baseline, make_baseline, write_baseline
 from benchmark.core.config import RunConfig
 from benchmark.core.errors import NonFiniteOutput, UserError
-from benchmark.records import RunRecord, write_record
 from benchmark.report import write_report
 from benchmark.report.aggregate import non_finite_values, results_frame, seed_statistics
 from benchmark.report.tables import headline_table, to_markdown
-from benchmark.runner import require_finite
-from benchmark.summary import sweep_table
+from benchmark.results.records import RunRecord, write_record
+from benchmark.results.summary import sweep_table
+from benchmark.scoring.sampling import require_finite
 from methods.base import AnyToAnyMethod, MethodConfig, Objective, paired_rows
 
 NAN, INF = float("nan"), float("inf")
@@ -238,7 +238,7 @@ class NanMap(AnyToAnyMethod):
 def test_a_method_generating_nan_fails_right_after_sampling(smoke_env, tmp_path, monkeypatch):
     """Before: the NaN embeddings were decoded and scored (AIS 0, a failed matrix square
     root for FID). Now the runner raises before scoring and writes no record."""
-    from benchmark.runner import run_tasks
+    from benchmark.run.pipeline import run_tasks
 
     monkeypatch.setenv("ANYBENCH_CACHE", smoke_env["ANYBENCH_CACHE"])
     method_file = tmp_path / "nan_map.py"

@@ -1,5 +1,5 @@
 """The quality-vs-compute curve: every point, the final model's included, is scored on the
-first CURVE_ITEMS test items, as values only (benchmark/runner.py)."""
+first CURVE_ITEMS test items, as values only (benchmark/scoring/quality_curve.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from benchmark.core.config import RunConfig
 
 def test_every_point_is_scored_on_the_same_first_items_without_intervals(
         smoke_env, tmp_path, monkeypatch):
-    from benchmark import runner
+    from benchmark.run import pipeline
+    from benchmark.scoring import quality_curve
 
     monkeypatch.setenv("ANYBENCH_CACHE", smoke_env["ANYBENCH_CACHE"])
-    monkeypatch.setattr(runner, "CURVE_ITEMS", 30)  # the smoke test set holds 100
+    monkeypatch.setattr(quality_curve, "CURVE_ITEMS", 30)  # the smoke test set holds 100
     config = RunConfig(method="flowbind", task="text2audio", profile="smoke", steps=8,
                        seed=0, results_dir=tmp_path, progress=False)
-    [(record, _)] = runner.run_tasks([config])
+    [(record, _)] = pipeline.run_tasks([config])
     attr_acc = "audio.attr_acc[judge:scenes-v1]"
     assert record.metrics[attr_acc]["n"] == 100
     assert len(record.curve) == 4
@@ -31,10 +32,10 @@ def test_every_point_is_scored_on_the_same_first_items_without_intervals(
 
 
 def test_the_first_items_reference_keeps_rows_and_labels_together(smoke_env, monkeypatch):
-    from benchmark.evaluation import metric_specs
-    from benchmark.preparation import prepare_inputs
     from benchmark.profiles import PROFILES
-    from benchmark.runner import build_evaluators
+    from benchmark.run.preparation import prepare_inputs
+    from benchmark.scoring.evaluation import metric_specs
+    from benchmark.scoring.task_evaluation import build_evaluators
 
     monkeypatch.setenv("ANYBENCH_CACHE", smoke_env["ANYBENCH_CACHE"])
     inputs = prepare_inputs(PROFILES.get("smoke"), progress=False)
@@ -52,7 +53,7 @@ def test_the_first_items_reference_keeps_rows_and_labels_together(smoke_env, mon
 
 @pytest.mark.parametrize("items", [0, -1])
 def test_first_needs_at_least_one_item(items):
-    from benchmark.evaluation import RealReference
+    from benchmark.scoring.evaluation import RealReference
     from metrics.evaluators.evaluator_set import Evaluators
 
     reference = RealReference(test=None, embeddings={"image": np.zeros((5, 2))},

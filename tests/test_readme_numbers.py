@@ -1,5 +1,5 @@
 """The README's measured tables are rendered from the records committed under results/
-(benchmark/readme.py): a README that differs from its records fails here."""
+(benchmark/report/readme.py): a README that differs from its records fails here."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.core.errors import UserError
-from benchmark.readme import BLOCKS, block_names, rendered_readme
+from benchmark.report.readme import BLOCKS, block_names, rendered_readme
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -3,7 +3,8 @@ from dataclasses import fields
 
 import pytest
 
-from benchmark.records import RunRecord, provenance, read_record, write_record
+from benchmark.results.records import RunRecord, read_record, write_record
+from benchmark.run.record import provenance
 
 DESIGN_FIELDS = {
     "run_id", "method", "task", "dataset", "preset", "seed", "budget", "params", "timing",

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from benchmark import reference_rows as module
 from benchmark.core.tasks import parse_task
 from benchmark.profiles import PROFILES
+from benchmark.scoring import reference_rows as module
 from metrics import METRICS
 from metrics.value import MetricValue
 
@@ -75,9 +75,10 @@ def test_pretrained_evaluators_are_never_cached(computed):
 
 
 def test_the_fingerprint_changes_with_any_evaluation_source(tmp_path):
-    sources = ("benchmark/evaluation.py", "benchmark/reference_rows.py", "metrics/fid.py",
-               "metrics/evaluators/attribute_judges.py", "benchmark/backbones/audio.py",
-               "benchmark/core/media/logmel.py", "benchmark/core/media_split.py")
+    sources = ("benchmark/scoring/evaluation.py", "benchmark/scoring/reference_rows.py",
+               "metrics/fid.py", "metrics/evaluators/attribute_judges.py",
+               "benchmark/backbones/audio.py", "benchmark/core/media/logmel.py",
+               "benchmark/core/media_split.py")
     for name in sources:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x = 1\n")

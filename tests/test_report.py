@@ -9,10 +9,10 @@ import pytest
 
 from benchmark.core.config import RunConfig
 from benchmark.core.errors import UserError
-from benchmark.records import RunRecord, write_per_sample, write_record, write_samples
 from benchmark.report import write_report
 from benchmark.report.tables import task_arrow
-from benchmark.sweep_plan import PLAN_FILE, append_plan
+from benchmark.results.records import RunRecord, write_per_sample, write_record, write_samples
+from benchmark.results.sweep_plan import PLAN_FILE, append_plan
 
 ATTR = "image.attr_acc[judge:scenes-v1]"
 FID = "image.fid[judge:scenes-v1]"

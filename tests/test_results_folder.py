@@ -16,18 +16,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark import sweep
 from benchmark.check import make_baseline, write_baseline
 from benchmark.cli import main
 from benchmark.core import exit_codes
 from benchmark.core.config import RunConfig
 from benchmark.core.errors import NonFiniteOutput
-from benchmark.records import RunRecord, write_record, write_samples
 from benchmark.report import write_report
 from benchmark.report.collection import load_collection
-from benchmark.results_folder import prepare, read_runs
-from benchmark.run_claims import holder_pid, try_claim
-from benchmark.staging import STAGING_FOLDER, clean_abandoned, staging
+from benchmark.results.claims import holder_pid, try_claim
+from benchmark.results.folder import prepare, read_runs
+from benchmark.results.records import RunRecord, write_record, write_samples
+from benchmark.results.staging import STAGING_FOLDER, clean_abandoned, staging
+from benchmark.sweep import local
+from benchmark.sweep import planning as sweep
 
 # The sweeps here run stand-in commands that read no cache (conftest: no_cache_builds).
 pytestmark = pytest.mark.usefixtures("no_cache_builds")
@@ -153,7 +154,7 @@ def test_a_truncated_record_is_skipped_with_a_warning_and_its_run_made_again(tmp
     runs = read_runs(tmp_path)
     assert [path for path, _ in runs.unreadable] == [seed_1]
     started = []
-    monkeypatch.setattr(sweep, "_command", lambda group: started.append(group) or [
+    monkeypatch.setattr(local, "run_command", lambda group: started.append(group) or [
         sys.executable, "-c", "pass"])
     outcome = sweep.run_sweep(configs, progress=False)
     assert outcome.done == [configs[1].run_key()] and outcome.skipped == [configs[0].run_key()]
@@ -294,13 +295,13 @@ def test_a_sweep_skips_a_run_another_process_holds_and_hands_its_own_claims_down
     busy = configs[1].run_key()
     # each run process checks that it holds the claim its sweep took (adopted, not taken)
     adopt = ("import sys; from pathlib import Path; "
-             "from benchmark.run_claims import try_claim; "
+             "from benchmark.results.claims import try_claim; "
              "sys.exit(0 if try_claim(Path(sys.argv[1]), sys.argv[2]) else 5)")
-    monkeypatch.setattr(sweep, "_command", lambda group: [
+    monkeypatch.setattr(local, "run_command", lambda group: [
         sys.executable, "-c", adopt, str(tmp_path), group[0].run_key()])
     elsewhere = subprocess.Popen(  # another process holding seed 1's claim
         [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-         "from benchmark.run_claims import try_claim; "
+         "from benchmark.results.claims import try_claim; "
          "claim = try_claim(Path(sys.argv[1]), sys.argv[2]); print(flush=True); time.sleep(600)",
          str(tmp_path), busy], stdout=subprocess.PIPE, text=True)
     try:
@@ -324,7 +325,7 @@ def test_two_identical_sweeps_started_together_make_each_run_once(tmp_path, monk
     write_ok = ("import sys, time, uuid; time.sleep(0.3); "
                 "open(f'{sys.argv[1]}/{uuid.uuid4().hex}.json', 'w').write(sys.argv[2])")
     commands = []
-    monkeypatch.setattr(sweep, "_command", lambda group: commands.append(group[0].seed) or [
+    monkeypatch.setattr(local, "run_command", lambda group: commands.append(group[0].seed) or [
         sys.executable, "-c", write_ok, str(tmp_path), _record(group[0], 0.5).to_json()])
     outcomes = []
     sweeps = [threading.Thread(target=lambda: outcomes.append(
@@ -340,7 +341,7 @@ def test_two_identical_sweeps_started_together_make_each_run_once(tmp_path, monk
 
 def test_a_seed_given_twice_reaching_the_sweep_runs_once(tmp_path, monkeypatch):
     commands = []
-    monkeypatch.setattr(sweep, "_command", lambda group: commands.append(group) or [
+    monkeypatch.setattr(local, "run_command", lambda group: commands.append(group) or [
         sys.executable, "-c", "pass"])
     configs = _configs(tmp_path, seeds=(0, 0))
     outcome = sweep.run_sweep(configs, progress=False)
@@ -356,12 +357,12 @@ def test_a_seed_given_twice_reaching_the_sweep_runs_once(tmp_path, monkeypatch):
                          ids=["crash", "non-finite"])
 def test_a_run_that_raises_writes_a_failed_record_and_exits_3(error, tmp_path, capsys,
                                                               monkeypatch):
-    import benchmark.runner
+    import benchmark.run.pipeline
 
     def crash(configs):
         raise error
 
-    monkeypatch.setattr(benchmark.runner, "run_tasks", crash)
+    monkeypatch.setattr(benchmark.run.pipeline, "run_tasks", crash)
     code = main(["run", "--method", "flowbind", "--task", "audio2image", "--profile", "smoke",
                  "--results", str(tmp_path), "--no-progress"])
     assert code == exit_codes.RUN_FAILED
@@ -386,7 +387,7 @@ def _exit_with(code_line: str):
 ], ids=["status-3", "status-1", "user-error", "killed"])
 def test_the_sweep_writes_a_failed_record_only_when_its_run_could_not(line, records, error,
                                                                       tmp_path, monkeypatch):
-    monkeypatch.setattr(sweep, "_command", _exit_with(line))
+    monkeypatch.setattr(local, "run_command", _exit_with(line))
     (config,) = _configs(tmp_path, seeds=(0,))
     outcome = sweep.run_sweep([config], progress=False)
     assert outcome.failed == [config.run_key()] and not outcome.interrupted
@@ -405,7 +406,7 @@ def test_a_killed_run_leaves_nothing_and_the_next_run_removes_what_it_moved(tmp_
     script = f"""
 import os
 from pathlib import Path
-from benchmark.staging import Staging
+from benchmark.results.staging import Staging
 area = Staging(Path({str(tmp_path)!r}), "r1")
 (area.folder / "logs" / "r1").mkdir(parents=True)
 (area.folder / "logs" / "r1" / "metrics.csv").write_text("step,train/loss\\n")

@@ -41,7 +41,7 @@ def test_a_sweep_shares_the_usable_cpus_among_its_jobs(
         monkeypatch: pytest.MonkeyPatch, usable: int, jobs: int, given: int | None,
         expected: int) -> None:
     """The affinity mask, not the machine's core count (a container or taskset share)."""
-    from benchmark import sweep
+    from benchmark.sweep import planning as sweep
 
     monkeypatch.setattr(sweep, "usable_cpus", lambda: usable)
     monkeypatch.setattr("os.cpu_count", lambda: 64)

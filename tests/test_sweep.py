@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import sweep
 from benchmark.core.config import RunConfig
 from benchmark.core.errors import UserError
-from benchmark.sweep_plan import planned_runs
+from benchmark.results.sweep_plan import planned_runs
+from benchmark.sweep import local
+from benchmark.sweep import planning as sweep
 
 
 def _sweep(results: Path, env: dict, *extra: str) -> subprocess.CompletedProcess:
@@ -50,7 +51,7 @@ def test_a_failing_run_gets_a_failed_record_and_the_sweep_goes_on(tmp_path, monk
             return [sys.executable, "-c", "import sys; sys.exit('boom: out of memory')"]
         return [sys.executable, "-c", "pass"]
 
-    monkeypatch.setattr(sweep, "_command", command)
+    monkeypatch.setattr(local, "run_command", command)
     configs = [RunConfig("flowbind", "audio2image", seed=s, results_dir=tmp_path)
                for s in (0, 1, 2)]
     outcome = sweep.run_sweep(configs, jobs=2, progress=False)
@@ -79,7 +80,7 @@ def test_suite_protocol_trains_once_per_method_and_seed(tmp_path, monkeypatch):
         commands.append(group)
         return [sys.executable, "-c", "pass"]
 
-    monkeypatch.setattr(sweep, "_command", command)
+    monkeypatch.setattr(local, "run_command", command)
     configs = [RunConfig("flowbind", task, seed=s, protocol="suite", results_dir=tmp_path)
                for task in ("audio2image", "text2image", "image2text") for s in (0, 1)]
     outcome = sweep.run_sweep(configs, jobs=1, progress=False)
@@ -94,7 +95,7 @@ def test_an_interrupt_stops_the_runs_in_flight_and_records_nothing(stop_signal, 
                                                                    monkeypatch):
     marker = tmp_path / "started"
     # the runs ignore SIGINT, as runs of a sweep started in a background shell do
-    monkeypatch.setattr(sweep, "_command", lambda group: [
+    monkeypatch.setattr(local, "run_command", lambda group: [
         sys.executable, "-c",
         "import pathlib, signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
         f"pathlib.Path({str(marker)!r}).touch(); time.sleep(60)"])

@@ -14,26 +14,26 @@ import torch
 from conftest import partially_paired_batch
 from torch.utils.data import DataLoader
 
-from benchmark.budget import BudgetCallback, training_flops_per_step
 from benchmark.core.budget import Budget
 from benchmark.core.config import RunConfig
 from benchmark.core.errors import UserError
-from benchmark.records import read_record, write_record
 from benchmark.report import write_report
 from benchmark.report.loss_curves import (
     collect_loss_curves,
     end_of_budget_change,
     is_still_falling,
 )
-from benchmark.sweep import _command
-from benchmark.training_log import (
+from benchmark.results.records import read_record, write_record
+from benchmark.results.training_log import read_training_log
+from benchmark.run.budget import BudgetCallback, training_flops_per_step
+from benchmark.run.training_log import (
     SECONDS_BUDGET_INTERVAL,
     TrainingLogCallback,
     log_file,
     logging_interval,
-    read_training_log,
     training_loggers,
 )
+from benchmark.sweep.local import run_command
 
 LOGGED = {"loss", "loss_mean", "lr", "grad_norm", "samples", "flops", "samples_per_s"}
 TENSORBOARD = any(importlib.util.find_spec(name) for name in ("tensorboard", "tensorboardX"))
@@ -109,13 +109,13 @@ def test_logging_changes_no_trained_weight_and_logs_every_column(tmp_path):
 def test_the_logger_is_a_run_setting_outside_the_run_key(monkeypatch):
     config = RunConfig(method="flowbind", task="text2image")
     assert config.logger == "csv" and "logger" not in config.identity()
-    command = _command([config])
+    command = run_command([config])
     assert command[command.index("--logger") + 1] == "csv"
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *args: object() if name == "tensorboard" else None)
     tensorboard = replace(config, logger="tensorboard")
     assert tensorboard.run_key() == config.run_key()
-    command = _command([tensorboard])
+    command = run_command([tensorboard])
     assert command[command.index("--logger") + 1] == "tensorboard"
     with pytest.raises(UserError, match="unknown logger 'csvv'"):
         replace(config, logger="csvv")
@@ -245,7 +245,8 @@ def test_a_smoke_run_writes_the_log_its_records_name(tmp_path, smoke_env):
 def test_the_run_path_imports_no_pandas_or_report_code():
     # pandas is the report's and the log reader's: importing it cost every run process
     # 0.3 s of start-up it never used
-    code = ("import sys, benchmark.runner, benchmark.summary, benchmark.training_log; "
+    code = ("import sys, benchmark.run.pipeline, benchmark.results.summary, "
+            "benchmark.run.training_log; "
             "print(sorted(m for m in sys.modules if m == 'pandas' or m == 'benchmark.report'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)

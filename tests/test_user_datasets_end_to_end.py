@@ -14,8 +14,8 @@ from benchmark.core.config import RunConfig
 from benchmark.core.errors import RefusedTask
 from benchmark.core.tasks import all_tasks
 from benchmark.data.embeddings import PrecomputedEmbeddings
-from benchmark.records import read_record
-from benchmark.runner import run_tasks
+from benchmark.results.records import read_record
+from benchmark.run.pipeline import run_tasks
 from methods import METHODS
 
 DIRECTED = [task.name for task in all_tasks() if task.kind == "directed"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
-from benchmark.records import RunRecord, write_features, write_per_sample, write_record
+from benchmark.results.records import RunRecord, write_features, write_per_sample, write_record
 from benchmark.verdicts.claims import FAILS, HOLDS, INCONCLUSIVE, evaluate, read_claims
 from benchmark.verdicts.comparisons import compare_column
 from benchmark.verdicts.power import Design

@@ -180,7 +180,7 @@ def add_run_settings(parser: argparse.ArgumentParser, *, defaults: bool = True) 
 
 def add_distributed_settings(parser: argparse.ArgumentParser) -> None:
     """How a run trains: Lightning's accelerator, devices, nodes, strategy and precision
-    (benchmark/distributed.py). ``run`` and ``sweep`` take them; drift baselines are
+    (benchmark/run/distributed.py). ``run`` and ``sweep`` take them; drift baselines are
     single-process."""
     group = parser.add_argument_group("devices and precision (passed to Lightning's Trainer)")
     group.add_argument("--accelerator", default=DISTRIBUTED_DEFAULTS["accelerator"],

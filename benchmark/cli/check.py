@@ -34,7 +34,7 @@ class CheckCommand(Command):
         """The sweep to re-make: flags given now, else the existing baseline's, else the
         defaults (a new baseline must name its grid)."""
         from benchmark.check import GRID_KEYS, SWEEP_DEFAULTS, load_baseline
-        from benchmark.sweep import threads_per_run
+        from benchmark.sweep.planning import threads_per_run
 
         old = (load_baseline(args.baseline, entries=False)["sweep"] if args.baseline.exists()
                else {})

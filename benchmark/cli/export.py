@@ -52,7 +52,7 @@ class ExportCommand(Command):
             count = export_media_folder(dataset.load(progress=progress), args.to, progress)
         else:
             from benchmark.data.embeddings import write_embeddings_folder
-            from benchmark.preparation import prepare_inputs
+            from benchmark.run.preparation import prepare_inputs
 
             inputs = prepare_inputs(profile, progress=progress, tasks=())  # no judges
             splits = {name: _as_features(inputs, name) for name in inputs.splits}

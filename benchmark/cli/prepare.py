@@ -40,8 +40,8 @@ class PrepareCommand(Command):
         if args.weights is not None:
             raise UserError("--weights is only read with --check-weights here "
                             "(prepare builds no pretrained-evaluator caches); add --check-weights")
-        from benchmark.preparation import prepare
-        from benchmark.summary import ceilings_table
+        from benchmark.results.summary import ceilings_table
+        from benchmark.run.preparation import prepare
 
         previews, ceilings = prepare(args.profile, args.preview, args.dataset)
         print("embedded evaluators on the real test split (what a perfect generator scores):")

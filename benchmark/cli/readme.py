@@ -1,5 +1,5 @@
 """``python -m benchmark readme``: re-render the README's measured tables from the records
-committed under ``results/`` (benchmark/readme.py); ``--check`` only compares."""
+committed under ``results/`` (benchmark/report/readme.py); ``--check`` only compares."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class ReadmeCommand(Command):
 
     def __call__(self, args: argparse.Namespace) -> int:
         from benchmark.core.cache import atomic_path
-        from benchmark.readme import block_names, rendered_readme
+        from benchmark.report.readme import block_names, rendered_readme
 
         if not args.readme.is_file():
             raise UserError(f"no README at {args.readme}: give its path with --readme")

@@ -1,8 +1,8 @@
 """``python -m benchmark run``: train one method on one task (or, with ``--protocol suite``,
 on several tasks from one training) and write a RunRecord per task.
 
-Before any work the results folder is made ready (benchmark/results_folder.py) and every
-run key the command will write is claimed (benchmark/run_claims.py): a second identical
+Before any work the results folder is made ready (benchmark/results/folder.py) and every
+run key the command will write is claimed (benchmark/results/claims.py): a second identical
 ``run`` on the same folder exits 2 at once. A run that crashes (anything but a UserError
 or an interrupt, a NonFiniteOutput included) prints its traceback, writes a ``failed``
 record per task and exits 3 (benchmark/core/exit_codes.py).
@@ -46,9 +46,9 @@ class RunCommand(Command):
             for task in args.task.split(",")
         ]
         from benchmark.core.ranks import is_secondary_rank
-        from benchmark.results_folder import prepare
-        from benchmark.run_claims import claimed
-        from benchmark.run_in_process import run_in_process
+        from benchmark.results.claims import claimed
+        from benchmark.results.folder import prepare
+        from benchmark.run.in_process import run_in_process
 
         if is_secondary_rank():  # one process of rank 0's training: it claimed the runs
             return run_in_process(configs)
@@ -56,7 +56,7 @@ class RunCommand(Command):
         labels = {config.run_key(): f"{config.method} {config.task.name} seed {config.seed}"
                   for config in configs}
         with claimed(args.results, labels):
-            from benchmark.resolution import resolve
+            from benchmark.run.resolution import resolve
 
             for config in configs:
                 resolve(config)

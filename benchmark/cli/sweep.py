@@ -16,8 +16,8 @@ from benchmark.cli.arguments import (
     run_settings,
 )
 from benchmark.cli.command import Command
-from benchmark.cluster import EXECUTORS
 from benchmark.core import exit_codes
+from benchmark.sweep.settings import EXECUTORS
 
 
 class SweepCommand(Command):
@@ -31,7 +31,7 @@ class SweepCommand(Command):
         parser.add_argument("--jobs", type=positive_int, default=1,
                             help="runs at a time, each with cpu_count/jobs threads")
         add_output(parser, results_help="folder of RunRecords (resumes from the ok ones there)")
-        cluster = parser.add_argument_group("executors (benchmark/cluster.py)")
+        cluster = parser.add_argument_group("executors (benchmark/sweep/cluster.py)")
         cluster.add_argument("--executor", default="local", choices=EXECUTORS,
                              help="local (default): run processes of this sweep; "
                                   "submitit-local: submitit jobs on this machine; slurm: one "
@@ -51,12 +51,12 @@ class SweepCommand(Command):
                              metavar="N", help="jobs of the array running at once (default 16)")
 
     def __call__(self, args: argparse.Namespace) -> int:
-        from benchmark.results_folder import prepare
+        from benchmark.results.folder import prepare
 
         prepare(args.results)  # first (no torch import yet): a bad --results fails at once
-        from benchmark.cluster import JOBS_FOLDER, SlurmResources
-        from benchmark.summary import sweep_table
-        from benchmark.sweep import completed_records, plan, run_sweep
+        from benchmark.results.summary import sweep_table
+        from benchmark.sweep.planning import completed_records, plan, run_sweep
+        from benchmark.sweep.settings import JOBS_FOLDER, SlurmResources
 
         configs, refused = plan(
             args.methods, args.tasks, args.seeds,

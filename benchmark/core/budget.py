@@ -5,7 +5,7 @@
     flops=X     model FLOPs, forward + backward of the training loss, measured per step
     seconds=S   training wall-clock, device synchronized before every clock reading
 
-The harness enforces and measures it (benchmark/budget.py); this module only says what a
+The harness enforces and measures it (benchmark/run/budget.py); this module only says what a
 budget is and reads one from ``KIND=VALUE`` text.
 """
 

@@ -4,7 +4,7 @@ The CLI builds a :class:`RunConfig` from its flags (``run``, ``sweep`` and ``che
 --update`` share one definition of them, benchmark/cli/arguments.py) and passes the object
 on; nothing downstream parses a task name or re-checks a setting that can be checked
 here. What needs the registries (is the method known, does it have this preset, can it
-serve this task) is resolved by the harness (benchmark/resolution.py) before any data
+serve this task) is resolved by the harness (benchmark/run/resolution.py) before any data
 work.
 """
 
@@ -33,7 +33,7 @@ EVALUATOR_KINDS = ("embedded", "pretrained")
 
 LOGGERS = ("csv", "tensorboard")
 """csv: Lightning's CSVLogger only; tensorboard: a TensorBoardLogger as well
-(benchmark/training_log.py). Not part of a run's identity: logging changes no result."""
+(benchmark/run/training_log.py). Not part of a run's identity: logging changes no result."""
 
 DEFAULT_RESULTS = Path("results/runs")
 
@@ -42,7 +42,7 @@ ACCELERATORS = ("auto", "cpu", "gpu")
 
 STRATEGIES = ("auto", "ddp", "fsdp")
 """Lightning's ``strategy``: auto is one process on one device, and data-parallel DDP when
-the run asks for more than one device (benchmark/distributed.py)."""
+the run asks for more than one device (benchmark/run/distributed.py)."""
 
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 """Lightning's ``precision``: float32 everywhere, or mixed precision with bfloat16 or float16

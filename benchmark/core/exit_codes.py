@@ -7,7 +7,7 @@
                      ``run`` and ``sweep`` have written a ``failed`` record for each run
     130  INTERRUPTED  Ctrl-C, SIGINT or SIGTERM; no record was written for unfinished runs
 
-A sweep (benchmark/sweep.py) reads its run processes' statuses by these names.
+A sweep (benchmark/sweep/local.py) reads its run processes' statuses by these names.
 """
 
 OK = 0

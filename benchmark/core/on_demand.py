@@ -3,7 +3,7 @@
 The embedded judges are such values: each one is loaded from the cache, or trained (tens
 of seconds) and cached, only when a run scores a metric that needs it. A run of one task
 on cold caches then trains the judges of that task's target modality and modality pairs,
-not all of them (benchmark/preparation.py).
+not all of them (benchmark/run/preparation.py).
 """
 
 from __future__ import annotations

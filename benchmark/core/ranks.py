@@ -3,7 +3,7 @@
 Lightning's subprocess launcher starts the processes of ranks 1..N-1 by re-running the
 same command with ``LOCAL_RANK`` (and ``NODE_RANK``) set; torchrun sets ``RANK``; SLURM's
 ``srun`` sets ``SLURM_PROCID``. Such a *secondary rank* trains its share and writes
-nothing (benchmark/distributed.py). Read without importing torch, so the CLI can decide
+nothing (benchmark/run/distributed.py). Read without importing torch, so the CLI can decide
 before any heavy import.
 """
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from benchmark.records import RunRecord
+from benchmark.results.records import RunRecord
 from metrics import spec_of
 from metrics.spec import parse_metric_id
 

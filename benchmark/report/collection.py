@@ -1,12 +1,12 @@
 """The run records a report is made from, and what is missing from them.
 
-A report reads only RunRecords (benchmark/records.py) and the plan sweeps leave beside
-them (benchmark/sweep_plan.py). The runs it expects, for each (protocol, budget, profile,
+A report reads only RunRecords (benchmark/results/records.py) and the plan sweeps leave beside
+them (benchmark/results/sweep_plan.py). The runs it expects, for each (protocol, budget, profile,
 evaluator) setting, are the grid spanned by what it finds (every method x task x seed
 that appears anywhere in the folder) plus every run a sweep planned there. An expected
 run without an ``ok`` record is missing; a failed record says why.
 
-The folder is read as one record per run (benchmark/results_folder.py): unreadable
+The folder is read as one record per run (benchmark/results/folder.py): unreadable
 records, ignored duplicates of a run and unreadable samples files are listed among the
 report's problems instead of stopping it or counting twice.
 """
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.core.errors import UserError
-from benchmark.records import RunRecord, read_samples
-from benchmark.results_folder import read_runs
-from benchmark.staging import clean_abandoned
-from benchmark.sweep_plan import planned_runs
+from benchmark.results.folder import read_runs
+from benchmark.results.records import RunRecord, read_samples
+from benchmark.results.staging import clean_abandoned
+from benchmark.results.sweep_plan import planned_runs
 
 
 @dataclass

@@ -2,7 +2,7 @@
 still falling when their budget ran out.
 
 ``loss_curves.png`` has one panel per task and one line per method: the mean over seeds
-of the logged training loss (benchmark/training_log.py: ``loss_mean``, the mean over each
+of the logged training loss (benchmark/run/training_log.py: ``loss_mean``, the mean over each
 logging interval's steps; the single step's ``loss`` in logs without it), shaded from the
 lowest to the highest seed. Each method's loss is its own objective, so panels compare
 the shapes of the curves (did it level off within the budget?), not their heights.
@@ -33,10 +33,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.records import RunRecord
 from benchmark.report.plots import _pyplot, method_palette
 from benchmark.report.tables import Cell, Table, task_arrow, task_order
-from benchmark.training_log import read_training_log
+from benchmark.results.records import RunRecord
+from benchmark.results.training_log import read_training_log
 
 FALLING_WINDOW = 0.10
 """The end window, as a fraction of the samples seen: the last tenth against the one before."""

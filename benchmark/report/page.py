@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.records import RunRecord, media_settings, read_samples
 from benchmark.report.plots import CAPTIONS
 from benchmark.report.tables import Table, task_arrow, task_order, to_html
+from benchmark.results.records import RunRecord, media_settings, read_samples
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; max-width: 1400px; }

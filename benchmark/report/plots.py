@@ -2,7 +2,7 @@
 
     quality_vs_compute.png   per task, the quality metric at 1/8, 1/4, 1/2 and all of the
                              budget (samples seen), mean and sd band over seeds, scored on
-                             the curve's first test items (benchmark/runner.py)
+                             the curve's first test items (benchmark/scoring/quality_curve.py)
     loss_curves.png          drawn by benchmark/report/loss_curves.py (its caption is here)
     params_vs_quality.png    per task, parameters to serve the suite (log) against
                              attribute accuracy, sd bars over seeds
@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.records import RunRecord
 from benchmark.report.tables import (
     ALIGNMENT_METRICS,
     QUALITY_METRICS,
     task_arrow,
     task_order,
 )
+from benchmark.results.records import RunRecord
 from metrics.spec import parse_metric_id
 
 

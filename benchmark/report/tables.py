@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.report.aggregate import higher_is_better, seed_statistics
-from benchmark.summary import format_number
+from benchmark.results.summary import format_number
 from metrics.spec import parse_metric_id
 
 if TYPE_CHECKING:

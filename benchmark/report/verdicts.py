@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from benchmark.core.errors import UserError
-from benchmark.records import RunRecord
 from benchmark.report.tables import Cell, Table, headline_tasks
+from benchmark.results.records import RunRecord
 from benchmark.verdicts.aggregates import (
     aggregable_metrics,
     aggregate_tables,

@@ -52,7 +52,7 @@ import numpy as np
 from scipy import stats
 
 from benchmark.core.errors import UserError
-from benchmark.records import RunRecord
+from benchmark.results.records import RunRecord
 from benchmark.verdicts.comparisons import Column, compare_column, holm
 from metrics import METRICS, spec_of
 

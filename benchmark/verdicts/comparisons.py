@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.core.errors import UserError
-from benchmark.records import RunRecord
+from benchmark.results.records import RunRecord
 from benchmark.verdicts.paired import (
     RESAMPLES,
     SET_RESAMPLES,
@@ -111,7 +111,7 @@ def column_runs(records: Sequence[RunRecord], task: str, metric_id: str
 
 _COMPARED: dict[tuple, Column] = {}
 """Columns compared in this process, by results folder, task, metric id, runs and seed.
-Records are never rewritten (benchmark/records.py), so the same runs give the same
+Records are never rewritten (benchmark/results/records.py), so the same runs give the same
 column: a report, the README or a claim that needs a column again reuses it."""
 
 

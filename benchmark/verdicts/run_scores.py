@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.core.errors import UserError
-from benchmark.records import RunRecord, read_features
+from benchmark.results.records import RunRecord, read_features
 from metrics import spec_of
 from metrics.spec import parse_metric_id
 from metrics.value import is_mean_of

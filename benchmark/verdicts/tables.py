@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from benchmark.summary import format_number
+from benchmark.results.summary import format_number
 from benchmark.verdicts.comparisons import Column, Comparison
 
 

@@ -8,7 +8,6 @@ that score its tasks (:func:`judges_read_by`), ``prepare`` all of them.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +16,14 @@ from typing import TYPE_CHECKING
 from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import Modality
-from benchmark.core.ranks import is_secondary_rank
+from benchmark.core.progress import stage
 from benchmark.core.tasks import Task
 from benchmark.data.dataset import Dataset
-from benchmark.embeddings import EmbeddedSplit
 from benchmark.profiles import Profile
+from benchmark.run.embeddings import EmbeddedSplit
 
 if TYPE_CHECKING:
-    from benchmark.evaluation import RealReference
+    from benchmark.scoring.evaluation import RealReference
     from metrics.evaluators.evaluator_set import Evaluators
     from metrics.spec import MetricSpec
 
@@ -61,7 +60,7 @@ class PreparedInputs:
         (the backbones' space, ``backbone:<version>``, or the dataset's own standardized
         features, ``embeddings:<version>``) and the metric specs to score (every registered
         one when None)."""
-        from benchmark.evaluation import RealReference
+        from benchmark.scoring.evaluation import RealReference
 
         test = self.embeddings["test"]
         extra = {} if metrics is None else {"metrics": metrics}
@@ -78,14 +77,6 @@ class PreparedInputs:
         )
 
 
-def stage(message: str) -> None:
-    """One line on stderr saying which stage of the pipeline starts (not from a secondary
-    rank of a multi-process training: rank 0 says it)."""
-    if is_secondary_rank():
-        return
-    print(f"[anybench] {message}", file=sys.stderr, flush=True)
-
-
 def prepare_inputs(profile: Profile, progress: bool = True,
                    tasks: Sequence[Task] | None = None) -> PreparedInputs:
     """Load from the cache, or build, every input of a run under ``profile``.
@@ -96,7 +87,7 @@ def prepare_inputs(profile: Profile, progress: bool = True,
     run of one task on cold caches builds only that task's judges."""
     from benchmark.backbones import backbone_key, load_backbones
     from benchmark.data import build_dataset
-    from benchmark.embeddings import embed_split, standardized_features
+    from benchmark.run.embeddings import embed_split, standardized_features
     from metrics.evaluators.attribute_judges import load_attribute_judges
     from metrics.evaluators.contrastive_judges import load_contrastive_judges
 
@@ -158,8 +149,8 @@ def prepare(profile_name: str, preview_dir: Path, dataset: str | None = None
     ``Profile.with_dataset``)."""
     from benchmark.core.tasks import all_tasks
     from benchmark.data.dataset import Previewable
-    from benchmark.evaluation import evaluator_ceilings
     from benchmark.profiles import PROFILES
+    from benchmark.scoring.evaluation import evaluator_ceilings
     from metrics.evaluators.evaluator_set import embedded_evaluators
 
     profile = PROFILES.get(profile_name).with_dataset(dataset)

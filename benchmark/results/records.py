@@ -2,19 +2,15 @@
 
 Files are written atomically and never overwrite one another (see ``atomic_path``); a run
 writes its files into a staging folder and publishes them there, the record last
-(benchmark/staging.py). Readers of a whole results folder go through
-benchmark/results_folder.py (one record per run, unreadable files skipped and named).
+(benchmark/results/staging.py). Readers of a whole results folder go through
+benchmark/results/folder.py (one record per run, unreadable files skipped and named).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import json
-import os
-import platform
-import subprocess
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -27,10 +23,7 @@ import numpy as np
 from benchmark.core.cache import atomic_path
 
 if TYPE_CHECKING:
-    from benchmark.core.config import RunConfig
-    from benchmark.core.feature_split import FeatureSplit
-    from benchmark.core.media_split import MediaSplit
-    from benchmark.data.dataset import Dataset
+    pass
 
 SCHEMA_VERSION = 3
 """3: ``config["dataset"]`` (:func:`dataset_config`) replaced 2's ``config["scenes"]``."""
@@ -60,7 +53,7 @@ class RunRecord:
     a sweep skips a run whose key already has an ``ok`` record. ``curve`` is quality vs
     compute: for each checkpoint fraction of the budget, the four budget figures reached
     and the generated row's metrics there (the last entry is the final model).
-    ``training_log`` is the training's CSV log (benchmark/training_log.py: loss and its
+    ``training_log`` is the training's CSV log (benchmark/run/training_log.py: loss and its
     terms, learning rate, gradient norm, samples, FLOPs and samples/s per logging
     interval), its path relative to the results folder (``logs/<run_id>/metrics.csv``);
     the records of one ``suite`` training all name the same log; None in records made
@@ -72,7 +65,7 @@ class RunRecord:
     content hash, and item counts per split and pair group).
     ``skipped_metrics`` maps ``{subject}.{metric}`` to why a registered metric that applies
     to the task was not scored (no decoded media, no labels, no evaluator for a pair...).
-    ``distributed`` says how the training ran (benchmark/distributed.py): Lightning's
+    ``distributed`` says how the training ran (benchmark/run/distributed.py): Lightning's
     accelerator, strategy and precision, the world size, nodes and every process's device
     name; empty in records made before it was kept.
     """
@@ -123,7 +116,7 @@ def write_record(record: RunRecord, results_dir: Path) -> Path:
 def write_per_sample(run_id: str, rows: dict[str, np.ndarray], results_dir: Path) -> Path:
     """Write per-item scores to ``results_dir/<run_id>.per_sample.npz`` (never overwrites);
     a run writes it into its staging folder, published before the record
-    (benchmark/staging.py), so a record always finds its file."""
+    (benchmark/results/staging.py), so a record always finds its file."""
     return _write_arrays(results_dir / f"{run_id}.per_sample.npz", rows)
 
 
@@ -206,72 +199,9 @@ def _write_arrays(final: Path, arrays: dict[str, np.ndarray]) -> Path:
 
 
 def read_record(path: Path) -> RunRecord:
-    """The record in ``path`` (readers of a whole folder use benchmark/results_folder.py,
+    """The record in ``path`` (readers of a whole folder use benchmark/results/folder.py,
     which skips unreadable files and keeps one record per run)."""
     return RunRecord(**json.loads(path.read_text()))
-
-
-def failed_record(config: RunConfig, error: str) -> RunRecord:
-    """The ``failed`` record of a run of ``config`` that ended with ``error`` (its text: the
-    exception's last traceback lines, or what a sweep saw of a run process that died);
-    no measurements, only what identifies the run."""
-    from benchmark.core.cache import config_hash
-
-    identity = config.identity()
-    return RunRecord(
-        run_id=config.new_run_id("failed"),
-        method=config.method, task=identity["task"], dataset=dataset_label(config),
-        preset=config.preset, seed=config.seed, status="failed", budget={}, params={},
-        timing={}, sampling={}, metrics={}, references={}, judges={},
-        config={"run": identity}, provenance=provenance(config_hash(identity)),
-        error=error, run_key=config.run_key(),
-    )
-
-
-def dataset_label(config: RunConfig) -> str:
-    """``<dataset>:<profile>`` as the run's own record would say it: the dataset by its
-    factory's ``name`` (a plug-in's too), without building the dataset."""
-    from benchmark.data import DATASETS
-    from benchmark.profiles import PROFILES
-
-    profile = PROFILES.get(config.profile).with_dataset(config.dataset)
-    factory = DATASETS.get(profile.dataset)
-    return f"{getattr(factory, 'name', profile.dataset)}:{profile.name}"
-
-
-def dataset_config(dataset: Dataset, splits: Mapping[str, MediaSplit | FeatureSplit]
-                   ) -> dict[str, Any]:
-    """A record's ``config["dataset"]``: the dataset's ``name``, ``kind`` (media or
-    embeddings), ``version``, content hash ``key`` and ``settings``; ``counts``, per split
-    the items and how many hold each combination of modalities (the pair groups:
-    ``text+image``, ..., ``text+image+audio``, and single modalities); and under ``media``
-    what rendering its media needs (``sample_rate`` in Hz; empty for embeddings)."""
-    test = splits["test"]
-    return {
-        "name": dataset.name,
-        "kind": dataset.kind,
-        "version": dataset.version,
-        "key": dataset.key(),
-        "settings": dataset.settings(),
-        "counts": {name: pair_group_counts(split.present) for name, split in splits.items()},
-        "media": {"sample_rate": test.sample_rate} if dataset.kind == "media" else {},
-    }
-
-
-def pair_group_counts(present: np.ndarray) -> dict[str, int]:
-    """``{"items": N, "<m1>+<m2>...": n}``: how many items hold exactly each combination of
-    modalities (``present``: ``bool [N, 3]`` in MODALITIES order), in a fixed order."""
-    from benchmark.core.modalities import MODALITIES
-
-    counts = {"items": len(present)}
-    for size in (2, 3, 1):
-        for combination in itertools.combinations(range(len(MODALITIES)), size):
-            pattern = np.zeros(len(MODALITIES), dtype=bool)
-            pattern[list(combination)] = True
-            n = int((present == pattern).all(axis=1).sum())
-            if n:
-                counts["+".join(MODALITIES[j] for j in combination)] = n
-    return counts
 
 
 def media_settings(record: RunRecord) -> dict[str, Any]:
@@ -283,68 +213,3 @@ def media_settings(record: RunRecord) -> dict[str, Any]:
     return record.config["dataset"]["media"]
 
 
-def provenance(config_hash: str, load_at_start: list[float] | None = None) -> dict[str, Any]:
-    """Git commit (and whether the tree was dirty), the lock file the environment was
-    installed from (:func:`lock_file_state`), package versions, hardware (with the CPUs
-    the process could use, its torch threads, OpenMP's wait policy, the machine's load
-    averages when the run started and the CPU's identity, which decides the last digits:
-    benchmark/core/cpu_identity.py), config hash."""
-    import numpy
-    import pytorch_lightning
-    import torch
-
-    import benchmark
-    from benchmark.core.cpu_identity import cpu_identity
-    from benchmark.core.threads import usable_cpus
-
-    return {
-        "git": _git_state(),
-        "lock": lock_file_state(),
-        "versions": {
-            "anybench": benchmark.__version__,
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "pytorch_lightning": pytorch_lightning.__version__,
-            "numpy": numpy.__version__,
-        },
-        "hardware": {
-            "platform": platform.platform(),
-            "processor": platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "usable_cpus": usable_cpus(),
-            "torch_threads": torch.get_num_threads(),
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-            "load_at_start": load_at_start,
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "cpu": cpu_identity(),
-        },
-        "config_hash": config_hash,
-    }
-
-
-LOCK_FILE = "requirements.lock"
-
-
-def lock_file_state() -> dict[str, Any]:
-    """``{"file": "requirements.lock", "sha256": ...}`` of the lock file beside the source
-    tree this code runs from (``make demo``/``make test`` install from it), or
-    ``{"file": None, "sha256": None}`` for an install without one (``pip install .``)."""
-    path = Path(__file__).resolve().parent.parent / LOCK_FILE
-    if not path.is_file():
-        return {"file": None, "sha256": None}
-    return {"file": LOCK_FILE, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-
-
-def _git_state() -> dict[str, Any]:
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here, capture_output=True, text=True, check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit, "dirty": bool(dirty)}

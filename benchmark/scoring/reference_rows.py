@@ -1,7 +1,7 @@
 """The method-independent part of a task's evaluation, computed once and cached.
 
 Besides the generated row, every record scores two reference rows and the evaluators'
-ceilings (benchmark/evaluation.py):
+ceilings (benchmark/scoring/evaluation.py):
 
     oracle    the true test embeddings z_i, decoded and scored like generated outputs (a
               round trip's: the source itself, returned perfectly)
@@ -44,15 +44,15 @@ import torch
 
 from benchmark.core.cache import cache_root, config_hash, load_or_build
 from benchmark.core.tasks import Task
-from benchmark.evaluation import RealReference, evaluator_ceilings, score_outputs
 from benchmark.profiles import Profile
+from benchmark.scoring.evaluation import RealReference, evaluator_ceilings, score_outputs
 from metrics.spec import MetricSpec
 from metrics.value import MetricValue
 
-_EVALUATION_SOURCES = ("benchmark/evaluation.py", "benchmark/reference_rows.py", "metrics",
-                       "benchmark/backbones", "benchmark/core/media",
+_EVALUATION_SOURCES = ("benchmark/scoring/evaluation.py", "benchmark/scoring/reference_rows.py",
+                       "metrics", "benchmark/backbones", "benchmark/core/media",
                        "benchmark/core/media_split.py")
-_REPOSITORY = Path(__file__).resolve().parent.parent
+_REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class ReferenceRows:
 
 def evaluation_code_fingerprint(root: Path = _REPOSITORY) -> str:
     """A hash of the source text under ``root`` of the code that makes reference rows
-    (benchmark/evaluation.py, this module, the metrics package with its evaluators, the
+    (benchmark/scoring/evaluation.py, this module, the metrics package with its evaluators, the
     backbones and media code that decode embeddings, and the media split), part of every
     cache key here."""
     digest = hashlib.sha256()

@@ -48,7 +48,7 @@ class BudgetCallback(pl.Callback):
     the budget's own figure reaches its limit.
 
     ``flops_per_step`` comes from :func:`training_flops_per_step`: one process's count
-    times the world size, as budgets are global (benchmark/distributed.py). Samples count
+    times the world size, as budgets are global (benchmark/run/distributed.py). Samples count
     every process's rows; rank 0's decision to stop (its clock decides a ``seconds``
     budget) is broadcast to all, so all stop on one step, and only rank 0 keeps the
     checkpoints. Lightning's ``max_time`` is not used: it counts validation and does not

@@ -21,8 +21,8 @@ from benchmark.core.errors import RefusedTask, UserError
 from benchmark.core.modalities import MODALITIES
 from benchmark.core.registry import did_you_mean
 from benchmark.data import DATASETS, build_dataset
-from benchmark.evaluation import metric_specs
 from benchmark.profiles import PROFILES, Profile
+from benchmark.scoring.evaluation import metric_specs
 from methods import METHODS
 from metrics.spec import MetricSpec
 

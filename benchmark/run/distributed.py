@@ -5,10 +5,10 @@ starts them (its subprocess launcher re-runs the same ``python -m benchmark run`
 with ``LOCAL_RANK`` set; under SLURM, ``srun`` starts one task per device) and joins them
 in one process group (gloo on CPU, NCCL on GPU). With world size W and per-process batch
 B, every optimizer step sees a global batch of ``W * B`` rows, each process a disjoint
-share of it (benchmark/embeddings.py ``ShardedBatchSampler``), and DDP averages the
+share of it (benchmark/run/embeddings.py ``ShardedBatchSampler``), and DDP averages the
 gradients, so a step is the step one process would take on the global batch.
 
-Budgets are global (benchmark/budget.py): ``samples`` counts the rows of every process,
+Budgets are global (benchmark/run/budget.py): ``samples`` counts the rows of every process,
 ``flops`` sums the processes' FLOPs (the probe's per-process count times W), and
 ``seconds`` is rank 0's clock; rank 0's decision to stop is broadcast every step, so all
 processes stop on the same step. Only rank 0 keeps the quality-vs-compute checkpoints,
@@ -27,7 +27,7 @@ import pytorch_lightning as pl
 import torch
 
 from benchmark.core.ranks import is_secondary_rank
-from benchmark.embeddings import EmbeddedSplit, training_loader
+from benchmark.run.embeddings import EmbeddedSplit, training_loader
 
 if TYPE_CHECKING:
     from benchmark.core.config import RunConfig
@@ -59,7 +59,7 @@ def threads_per_process(threads: int, config: RunConfig) -> int:
 
 class TrainingData(pl.LightningDataModule):
     """The training loader of this process: its rank's share of each global batch
-    (benchmark/embeddings.py ``training_loader``), made once the Trainer knows the rank."""
+    (benchmark/run/embeddings.py ``training_loader``), made once the Trainer knows the rank."""
 
     def __init__(self, split: EmbeddedSplit, batch_size: int, seed: int) -> None:
         super().__init__()

@@ -3,7 +3,7 @@
 :func:`prepare` is what ``run``, ``sweep`` and ``check`` do first: create the folder,
 write and remove a test file in it (a path that is a file, or a folder that cannot be
 written, is a one-line UserError before any data or training work), and clean up what
-killed runs left there (benchmark/staging.py).
+killed runs left there (benchmark/results/staging.py).
 
 :func:`read_runs` is how every reader (``report``, ``check``, the sweep's resume and
 summary) reads a folder. A file that is not a readable record is skipped and named. Of
@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.core.errors import UserError
-from benchmark.records import RunRecord
-from benchmark.staging import clean_abandoned
+from benchmark.results.records import RunRecord
+from benchmark.results.staging import clean_abandoned
 
 
 def prepare(folder: Path) -> None:

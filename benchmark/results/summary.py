@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.records import RunRecord
+from benchmark.results.records import RunRecord
 
 
 def format_number(value: float) -> str:
@@ -46,7 +46,7 @@ def markdown_run_table(record: RunRecord) -> str:
     columns the method's row, the oracle and chance reference rows and the evaluators'
     ceiling on real test media (``–`` where none applies); then the number of test items.
     ``run`` prints it and the README's demo table is this function applied to the committed
-    demo record (benchmark/readme.py), so the two agree character for character."""
+    demo record (benchmark/report/readme.py), so the two agree character for character."""
     columns = [f"{record.method} ({record.preset}, seed {record.seed})",
                *record.references, "real (ceiling)"]
     rows = [record.metrics, *record.references.values(), record.judges]

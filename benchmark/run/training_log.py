@@ -1,4 +1,4 @@
-"""A run's training log: which Lightning loggers write it, what is logged, how it is read.
+"""A run's training log: which Lightning loggers write it and what is logged.
 
 Every run writes Lightning's own ``CSVLogger`` file, ``<log dir>/metrics.csv``; with
 ``--logger tensorboard`` a ``TensorBoardLogger`` writes the same rows under
@@ -7,7 +7,7 @@ Every run writes Lightning's own ``CSVLogger`` file, ``<log dir>/metrics.csv``; 
 nor ``tensorboardX`` is). Every :func:`logging_interval` optimizer steps, and at the
 last, a step is logged with these columns (a CSV file holds them as two rows of that
 step, Lightning's with the method's own ``self.log`` values and
-:class:`TrainingLogCallback`'s; :func:`read_training_log` merges them):
+:class:`TrainingLogCallback`'s; benchmark/results/training_log.py reads them, merged):
 
     step                  Lightning's index of the optimizer step (0 is the first)
     train/loss            the method's training loss on that step's batch
@@ -33,20 +33,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 
-from benchmark.budget import BudgetCallback
 from benchmark.core.budget import Budget
-
-if TYPE_CHECKING:  # pandas is imported by the reader only: a run never needs it (0.3 s)
-    import pandas as pd
-
-LOG_FILE = "metrics.csv"
-"""The CSV file every run's log directory holds (the name Lightning's CSVLogger gives it)."""
+from benchmark.results.training_log import COLUMN_PREFIX, LOG_FILE
+from benchmark.run.budget import BudgetCallback
 
 LOG_POINTS = 50
 """About how many rows a run logs over its budget: enough for a curve, few enough to read."""
@@ -57,7 +51,6 @@ training. The tiny presets take 4 to 15 steps a second at batch 256 on the proje
 2-core CPU (the example suite: CrossFlow 4.4, FlowBind 10.6, CoDi 15.3), so a 30-second
 budget gets about 25 to 90 rows."""
 
-COLUMN_PREFIX = "train/"
 
 
 class _MetricsOnly:
@@ -180,24 +173,3 @@ class TrainingLogCallback(pl.Callback):
             logger.log_metrics(metrics, step=trainer.global_step - 1)
         self._logged_samples, self._logged_seconds = meter.samples, meter.seconds
         self._loss_sum, self._losses = torch.zeros((), dtype=torch.float64), 0
-
-
-def read_training_log(path: Path) -> pd.DataFrame:
-    """A CSV training log as a tidy frame, one row per logged step in step order: ``step``,
-    ``samples``, ``flops``, ``loss``, ``loss_mean``, ``lr``, ``grad_norm``,
-    ``samples_per_s`` and the method's loss terms, named without the ``train/`` prefix
-    (``skipped_batches`` too, where a method skipped some). Lightning's ``epoch`` column is
-    left out. Counts are integers; a value not logged on a row is NaN."""
-    import pandas as pd
-
-    frame = pd.read_csv(path)
-    frame = frame.drop(columns=[c for c in ("epoch",) if c in frame.columns])
-    frame.columns = [c.removeprefix(COLUMN_PREFIX) for c in frame.columns]
-    # Lightning's row and TrainingLogCallback's row of one step become one
-    frame = frame.groupby("step", as_index=False, sort=True).first()
-    for count in ("samples", "flops"):
-        if count in frame.columns and frame[count].notna().all():
-            frame[count] = frame[count].astype("int64")
-    leading = [c for c in ("step", "samples", "flops", "loss", "loss_mean")
-               if c in frame.columns]
-    return frame[leading + [c for c in frame.columns if c not in leading]]

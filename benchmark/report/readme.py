@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.core.errors import UserError
-from benchmark.records import RunRecord
 from benchmark.report.aggregate import results_frame
 from benchmark.report.collection import load_collection
 from benchmark.report.tables import (
@@ -32,7 +31,8 @@ from benchmark.report.tables import (
     task_arrow,
     to_markdown,
 )
-from benchmark.summary import markdown_run_table
+from benchmark.results.records import RunRecord
+from benchmark.results.summary import markdown_run_table
 from benchmark.verdicts.comparisons import Comparer
 
 DIRECTED_TASKS = ("text2image", "audio2image", "text2audio", "image2audio", "image2text",
@@ -159,7 +159,7 @@ def _verdicts(records: Sequence[RunRecord], folder: str, results_dir: Path) -> s
                  + ".\n")
     parts += [to_markdown(t).replace("### ", "#### ", 1) for t in across_tasks(results).tables]
     lines = []
-    for claim in read_claims(Path(__file__).resolve().parent.parent / "claims"):
+    for claim in read_claims(Path(__file__).resolve().parents[2] / "claims"):
         verdict = evaluate(claim, results_dir, records)
         lines.append(f"- `{claim.id}` (“{claim.paper_says}”): **{verdict.verdict}**")
         lines += [f"  - {line}" for line in verdict.evidence]
@@ -190,7 +190,7 @@ def rendered_readme(text: str, root: Path) -> str:
     def replace(match: re.Match) -> str:
         name = match["name"]
         if name not in BLOCKS:
-            raise UserError(f"README block '{name}' has no renderer in benchmark/readme.py")
+            raise UserError(f"README block '{name}' has no renderer in benchmark/report/readme.py")
         return match.group(1) + render_block(name, root) + match.group(4)
 
     return _BLOCK.sub(replace, text)

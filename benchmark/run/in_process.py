@@ -1,9 +1,9 @@
 """Run the configs of one training in this process: what ``python -m benchmark run`` does
-once its runs are claimed, and what a sweep's submitit job does (benchmark/cluster.py).
+once its runs are claimed, and what a sweep's submitit job does (benchmark/sweep/cluster.py).
 
 It picks the torch thread count (benchmark/core/threads.py; a multi-process CPU training
-shares it, benchmark/distributed.py), trains and evaluates (benchmark/runner.py) and prints
-each record. A run that crashes (anything but a UserError or an interrupt, a
+shares it, benchmark/run/distributed.py), trains and evaluates (benchmark/run/pipeline.py)
+and prints each record. A run that crashes (anything but a UserError or an interrupt, a
 NonFiniteOutput included) prints its traceback and gets a ``failed`` record per task; the
 return value is an exit status (benchmark/core/exit_codes.py).
 """
@@ -30,13 +30,13 @@ def run_in_process(configs: Sequence[RunConfig]) -> int:
     secondary rank: rank 0 writes them), and return RUN_FAILED."""
     import torch
 
+    from benchmark.core.progress import stage
     from benchmark.core.ranks import is_secondary_rank
     from benchmark.core.threads import run_threads
-    from benchmark.distributed import threads_per_process
-    from benchmark.preparation import stage
-    from benchmark.records import failed_record, write_record
-    from benchmark.runner import run_tasks
-    from benchmark.summary import run_table
+    from benchmark.results.summary import run_table
+    from benchmark.run.distributed import threads_per_process
+    from benchmark.run.pipeline import run_tasks
+    from benchmark.run.record import write_failed_records
 
     threads, why = run_threads()
     threads = threads_per_process(threads, configs[0])
@@ -56,8 +56,7 @@ def run_in_process(configs: Sequence[RunConfig]) -> int:
         if is_secondary_rank():  # rank 0 writes the records, a failed one too
             return exit_codes.RUN_FAILED
         error = "\n".join(text.strip().splitlines()[-FAILED_RECORD_LINES:])
-        for config in configs:
-            path = write_record(failed_record(config, error), config.results_dir)
+        for path in write_failed_records(configs, error):
             print(f"the run failed: failed record {path}", file=sys.stderr)
         return exit_codes.RUN_FAILED
     for record, path in results:
