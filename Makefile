@@ -45,7 +45,8 @@ clean-cache:
 	rm -rf -- "$(CACHE)"
 
 # Re-make the lock file from pyproject.toml's ranges, keeping the pinned versions that still
-# satisfy them; `make lock UPGRADE=--upgrade` takes the newest allowed (README "Dependencies").
+# satisfy them; `make lock UPGRADE=--upgrade` takes the newest allowed (docs/development.md
+# "Dependencies").
 # LOCK_EXCLUDES are left out although a dependency names them: wandb (laion-clap names it for
 # its training scripts, which anybench never imports; timm imports it whenever it is
 # installed, 0.3 s of every run's start-up) and the 16 packages only it needs.
@@ -55,12 +56,13 @@ lock:
 	printf '%s\n' $(LOCK_EXCLUDES) > .venv-lock/excludes.txt
 	.venv-lock/bin/uv pip compile pyproject.toml --quiet $(UPGRADE) --extra dev --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" --excludes .venv-lock/excludes.txt -o $(LOCK)
 
-# Re-render the README's measured tables from the records committed under results/.
+# Re-render the measured tables of README.md and docs/*.md from the records committed under
+# results/ (`python -m benchmark readme --file PATH` renders one file).
 readme: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmark readme
 
 # Re-make the demo's committed record and baseline (after a change that moves its numbers),
-# then the README table made from it.
+# then the README's demo table made from it.
 demo-record: $(STAMP)
 	rm -rf results/demo
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmark check --baseline results/baselines/demo.json --update --methods flowbind --tasks audio2image --seeds 0 --profile default --results results/demo --no-progress

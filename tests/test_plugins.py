@@ -1,6 +1,6 @@
 """Plug-ins: a method, metric or dataset from outside the repository, by file or entry point.
 
-The README's "Add your own method" example is read from the README itself, saved in a
+The "Add your own method" example of docs/methods.md is read from that page itself, saved in a
 temporary folder, loaded by path, put through the contract every built-in method passes,
 and run end to end by ``python -m benchmark run``.
 """
@@ -20,11 +20,11 @@ from benchmark.core.errors import UserError
 from benchmark.core.registry import Registry
 from methods import METHODS
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "docs" / "methods.md"
 
 
 def readme_example() -> str:
-    """The first ``python`` block of the README's "Add your own method" section."""
+    """The first ``python`` block of docs/methods.md's "Add your own method" section."""
     section = README.read_text().split("## Add your own method", 1)[1]
     return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 

@@ -11,7 +11,7 @@
     claims   benchmark/cli/claims.py    verdicts on the papers' claims (claims/*.toml)
     export   benchmark/cli/export.py    write a dataset in the folder formats (an example)
     import-npz  benchmark/cli/import_npz.py  FlowBind .npz features -> an embeddings folder
-    readme   benchmark/cli/readme.py    the README's measured tables, from committed records
+    readme   benchmark/cli/readme.py    the measured tables of README.md and docs/*.md, from records
 
 Only light modules are imported here, so ``--help`` and ``ls`` answer at once; each
 command imports torch and friends when it runs. A :class:`UserError` is printed as one

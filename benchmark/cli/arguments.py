@@ -150,7 +150,7 @@ def add_run_settings(parser: argparse.ArgumentParser, *, defaults: bool = True) 
                        help="data/backbone/judge settings: default or smoke (`ls profiles`)")
     group.add_argument("--dataset", default=None,
                        help="a dataset from `ls datasets`, a dataset folder (paired media or "
-                            "precomputed embeddings, README 'Your own data'), or "
+                            "precomputed embeddings, docs/your-own-data.md), or "
                             "path/to/file.py:Class (default: the profile's, scenes)")
     group.add_argument("--steps", type=positive_int, default=None,
                        help="optimizer steps (default: the preset's); same as --budget steps=N")

@@ -18,9 +18,9 @@ class PrepareCommand(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--profile", default="default", help="default or smoke")
         parser.add_argument("--dataset", default=None,
-                            help="a dataset from `ls datasets`, a dataset folder (README 'Your "
-                                 "own data'), or path/to/file.py:Class (default: the "
-                                 "profile's, scenes)")
+                            help="a dataset from `ls datasets`, a dataset folder "
+                                 "(docs/your-own-data.md), or path/to/file.py:Class "
+                                 "(default: the profile's, scenes)")
         parser.add_argument("--preview", type=Path, default=Path("reports/preview"),
                             help="folder for the contact sheet and WAV files")
         parser.add_argument("--check-weights", action="store_true",

@@ -62,8 +62,8 @@ def dataset_choice(text: str) -> tuple[str, dict[str, Any]]:
         raise UserError(f"{text} holds .npz feature files but no {MANIFEST}: import it first "
                         f"with `python -m benchmark import-npz {text} --to DIR`, then "
                         "--dataset DIR")
-    raise UserError(f"{text} is not a dataset folder: it has no {MANIFEST} (see the README, "
-                    "'Your own data', for the folder and embeddings formats)")
+    raise UserError(f"{text} is not a dataset folder: it has no {MANIFEST} (see "
+                    "docs/your-own-data.md for the folder and embeddings formats)")
 
 
 DATASETS.add(

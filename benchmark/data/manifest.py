@@ -123,7 +123,7 @@ def read_manifest(folder: Path, modality_fields: ModalityFields) -> Manifest:
     path = folder / MANIFEST
     if not path.is_file():
         raise BadData(folder, f"no {MANIFEST}", fix="a dataset folder holds a manifest.jsonl "
-                      "with one JSON object per item (see the README, 'Your own data')")
+                      "with one JSON object per item (see docs/your-own-data.md)")
     problems: dict[str, list[int]] = defaultdict(list)
     items: list[ManifestItem] = []
     try:

@@ -1,15 +1,19 @@
-"""The README's measured numbers, rendered from records committed under ``results/``.
+"""The measured numbers of README.md and docs/*.md, rendered from records committed under
+``results/``.
 
-Every table of numbers the README quotes from a run sits between a pair of markers,
+Every table of numbers the README or a docs/ page quotes from a run sits between a pair of
+markers,
 
     <!-- begin readme-block NAME -->
     ...rendered text...
     <!-- end readme-block NAME -->
 
-and is nothing but :data:`BLOCKS` ``[NAME]`` applied to the committed records it names.
-``python -m benchmark readme`` re-renders every block in place; ``--check`` (and
-tests/test_readme_numbers.py) fails when the README differs from what the records say, so
-a number in the README can only change together with the record it comes from.
+and is nothing but :data:`BLOCKS` ``[NAME]`` applied to the committed records it names. A
+block may sit in any of the documents (:func:`documents`); each block's results folder is
+relative to the repository root, wherever the document is. ``python -m benchmark readme``
+re-renders every block of every document in place; ``--check`` (and
+tests/test_readme_numbers.py) fails when a document differs from what the records say, so a
+number in the docs can only change together with the record it comes from.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.core.errors import UserError
+from benchmark.results.records import RunRecord
 from benchmark.report.aggregate import results_frame
 from benchmark.report.collection import load_collection
 from benchmark.report.tables import (
@@ -31,7 +36,6 @@ from benchmark.report.tables import (
     task_arrow,
     to_markdown,
 )
-from benchmark.results.records import RunRecord
 from benchmark.results.summary import markdown_run_table
 from benchmark.verdicts.comparisons import Comparer
 
@@ -44,8 +48,8 @@ _BLOCK = re.compile(r"(<!-- begin readme-block (?P<name>[a-z0-9-]+) -->\n)(?P<bo
 
 @dataclass(frozen=True)
 class Block:
-    """A README block: the committed results folder it is rendered from (relative to the
-    repository root) and how."""
+    """A measured block: the committed results folder it is rendered from (relative to the
+    repository root, not to the document it sits in) and how."""
 
     results: str
     render: Callable[[Sequence[RunRecord], str, Path], str]
@@ -177,21 +181,35 @@ BLOCKS: dict[str, Block] = {
 }
 
 
+def documents(root: Path) -> list[Path]:
+    """The documents whose blocks ``readme`` renders by default: ``root``'s README.md, then
+    every ``docs/*.md`` in name order (those that exist)."""
+    readme = root / "README.md"
+    return ([readme] if readme.is_file() else []) + sorted((root / "docs").glob("*.md"))
+
+
 def render_block(name: str, root: Path) -> str:
-    """The text of block ``name``, from the records committed under ``root``."""
+    """The text of block ``name``, from the records committed under ``root`` (the
+    repository root: block folders are relative to it)."""
     block = BLOCKS[name]
     collection = load_collection(root / block.results)
     return block.render(collection.records, block.results, root / block.results)
 
 
-def rendered_readme(text: str, root: Path) -> str:
-    """``text`` (a README) with every block re-rendered from its records; a block whose name
-    is not in :data:`BLOCKS` is a UserError."""
+def rendered_readme(text: str, root: Path, rendered: dict[str, str] | None = None) -> str:
+    """``text`` (README.md or a docs/ page) with every block re-rendered from the records
+    under the repository root ``root``; a block whose name is not in :data:`BLOCKS` is a
+    UserError. ``rendered`` (name -> text), when given, keeps each block's text so that
+    several documents render a block once."""
+    rendered = {} if rendered is None else rendered
+
     def replace(match: re.Match) -> str:
         name = match["name"]
         if name not in BLOCKS:
-            raise UserError(f"README block '{name}' has no renderer in benchmark/report/readme.py")
-        return match.group(1) + render_block(name, root) + match.group(4)
+            raise UserError(f"block '{name}' has no renderer in benchmark/report/readme.py")
+        if name not in rendered:
+            rendered[name] = render_block(name, root)
+        return match.group(1) + rendered[name] + match.group(4)
 
     return _BLOCK.sub(replace, text)
 
@@ -199,3 +217,10 @@ def rendered_readme(text: str, root: Path) -> str:
 def block_names(text: str) -> list[str]:
     """The names of the blocks in ``text``, in order."""
     return [match["name"] for match in _BLOCK.finditer(text)]
+
+
+def lost_blocks(texts: Sequence[str]) -> list[str]:
+    """The names of :data:`BLOCKS` that none of ``texts`` (the documents) holds: tables that
+    would silently stop being rendered."""
+    held = {name for text in texts for name in block_names(text)}
+    return sorted(set(BLOCKS) - held)

@@ -71,7 +71,7 @@ def resolve(config: RunConfig) -> ResolvedRun:
         raise UserError(
             f"preset 'paper' is the published architecture on the paper's encoder features "
             f"({paper}); this dataset gives {_widths(dims)}: use --preset tiny, or bring "
-            "such precomputed embeddings (--dataset DIR, README 'Your own data')"
+            "such precomputed embeddings (--dataset DIR, docs/your-own-data.md)"
         )
     if config.evaluator == "pretrained":
         if kind == "embeddings":

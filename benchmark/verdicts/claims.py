@@ -99,7 +99,7 @@ def read_claims(path: Path) -> list[Claim]:
     files = sorted(path.glob("*.toml")) if path.is_dir() else [path]
     if not path.exists() or not files:
         raise UserError(f"no claim files at {path}: give a .toml file or a folder of them "
-                        "(README, 'Claims')")
+                        "(docs/verdicts.md, 'Claims')")
     claims = []
     for file in files:
         try:
