@@ -17,18 +17,9 @@ import re
 import subprocess
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
-from metric_world import (
-    BACKBONE,
-    N,
-    fake_evaluators,
-    features,
-    outputs,
-    reference,
-)
 
 from benchmark.core.errors import UserError
 from benchmark.core.modalities import MODALITIES, Modality
@@ -45,8 +36,16 @@ from benchmark.scoring.evaluation import (
 from metrics import METRICS
 from metrics.evaluators.evaluator_set import Evaluator, Evaluators
 from metrics.spec import Media, MetricSpec
+from support.metric_world import (
+    BACKBONE,
+    N,
+    fake_evaluators,
+    features,
+    outputs,
+    reference,
+)
+from support.paths import ROOT
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 NAMES = METRICS.names()
 
 
@@ -246,4 +245,4 @@ def test_listing_and_loading_the_specs_import_no_torch():
             "assert 'torch' not in sys.modules, 'listing imported torch'; "
             "specs = [e.load() for e in METRICS]; "
             "assert 'torch' not in sys.modules, 'loading the specs imported torch'")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPOSITORY)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

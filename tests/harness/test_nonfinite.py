@@ -14,7 +14,6 @@ from typing import ClassVar
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import fit, partially_paired_batch
 from torch import nn
 
 from benchmark.check import compare, diff_table, load_baseline, make_baseline, write_baseline
@@ -27,6 +26,7 @@ from benchmark.results.records import RunRecord, write_record
 from benchmark.results.summary import sweep_table
 from benchmark.scoring.sampling import require_finite
 from methods.base import AnyToAnyMethod, MethodConfig, Objective, paired_rows
+from support.batches import fit, partially_paired_batch
 
 NAN, INF = float("nan"), float("inf")
 ATTR = "image.attr_acc[judge:scenes-v1]"

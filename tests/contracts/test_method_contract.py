@@ -7,11 +7,11 @@ import math
 
 import pytest
 import torch
-from method_contract import check_method_contract
 
 from methods import METHODS
 from methods.paths import FROM_DATA, StraightPath
 from methods.sampling import Adaptive, Euler
+from support.method_contract import check_method_contract
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

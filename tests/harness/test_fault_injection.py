@@ -47,8 +47,8 @@ from benchmark.results.folder import prepare
 from benchmark.results.records import RunRecord, write_per_sample, write_record, write_samples
 from benchmark.results.staging import STAGING_FOLDER
 from benchmark.sweep import local
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TASK = "image2text"
 SMOKE = ["--profile", "smoke", "--no-progress"]
 RUN = ["run", "--method", "flowbind", "--task", TASK, *SMOKE]

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import fit, partially_paired_batch, presence
 
 from benchmark.core.modalities import MODALITIES
 from benchmark.core.tasks import all_tasks, parse_task
 from methods.flowbind import FlowBind
+from support.batches import fit, partially_paired_batch, presence
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

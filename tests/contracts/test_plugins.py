@@ -14,13 +14,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from method_contract import check_method_contract
 
 from benchmark.core.errors import UserError
 from benchmark.core.registry import Registry
 from methods import METHODS
+from support.method_contract import check_method_contract
+from support.paths import ROOT
 
-README = Path(__file__).resolve().parent.parent / "docs" / "methods.md"
+README = ROOT / "docs" / "methods.md"
 
 
 def readme_example() -> str:
