@@ -1,4 +1,4 @@
-"""Every registered method passes the same contract (tests/method_contract.py); the
+"""Every registered method passes the same contract (tests/support/method_contract.py); the
 solvers and paths every method samples and trains with give known answers."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each spec is checked for well-formed fields, then scored by the harness's own loop
 (benchmark/scoring/evaluation.py) in a small synthetic world with fake evaluators
-(tests/metric_world.py): media that encode two attribute labels, an attribute predictor
+(tests/support/metric_world.py): media that encode two attribute labels, an attribute predictor
 that reads them back, feature maps and pair encoders made from them, and test embeddings
 that carry the labels. A perfect output (the real
 media and true embeddings) must score strictly better, in the spec's direction, than a

@@ -1,6 +1,6 @@
 """CFM: paper size, the pair-model bookkeeping every pairwise method shares (tested here,
 on CFM), its settings, and a known-answer Gaussian check (the common checks are in
-tests/method_contract.py)."""
+tests/support/method_contract.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """CoDi: paper size, which losses reach the encoders, what serving counts, weighted
-conditions, and a known answer (the common checks are in tests/method_contract.py)."""
+conditions, and a known answer (the common checks are in tests/support/method_contract.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """CrossFlow: paper size, its KL settings, and a known-answer Gaussian check (the common
-checks are in tests/method_contract.py; the pair-model bookkeeping it shares with CFM is
-tested in tests/test_cfm.py)."""
+checks are in tests/support/method_contract.py; the pair-model bookkeeping it shares with CFM is
+tested in tests/methods/test_cfm.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """FlowBind: exact paper sizes, both loss variants' gradients, pair groups and modality
 dropout, one embedding width, and that a trained model translates (the common checks
-are in tests/method_contract.py)."""
+are in tests/support/method_contract.py)."""
 
 from __future__ import annotations
 

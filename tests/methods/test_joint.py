@@ -1,5 +1,5 @@
 """Joint (UniDiffuser / OmniFlow): paper size, which slots the loss scores, and a known
-answer (the common checks are in tests/method_contract.py)."""
+answer (the common checks are in tests/support/method_contract.py)."""
 
 from __future__ import annotations
 

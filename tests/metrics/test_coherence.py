@@ -1,7 +1,7 @@
 """Known answers for what only any-to-any models do: joint coherence of one-to-many
 outputs, round trips, and the gain of a many-to-one task over its best single source.
 
-The stand-in methods know the test items of the synthetic world (tests/metric_world.py):
+The stand-in methods know the test items of the synthetic world (tests/support/metric_world.py):
 each finds its source rows among the true test embeddings and answers with an item's true
 target embeddings, so what it should score is known.
 """
