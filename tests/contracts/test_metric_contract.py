@@ -44,7 +44,7 @@ from support.metric_world import (
     outputs,
     reference,
 )
-from support.paths import ROOT
+from support.paths import PLUGINS, ROOT
 
 NAMES = METRICS.names()
 
@@ -201,31 +201,8 @@ def test_metrics_sharing_an_evaluator_share_its_view_of_a_row():
     assert calls == ["image"] * 3  # the real images once, then each row once
 
 
-EXACT_MATCH = '''"""Exact match: the share of items whose every attribute the judge reads back."""
-import numpy as np
-
-from metrics.spec import OUTPUTS_AND_CEILING, MetricInputs, MetricSpec
-from metrics.value import MetricValue, mean_with_bootstrap
-
-
-def exact_match(inputs: MetricInputs) -> MetricValue:
-    """s_i = 1[p_i = a_i] (all A attributes right); their mean, with a bootstrap CI."""
-    hits = (np.asarray(inputs.output) == inputs.labels).all(axis=1).astype(float)
-    return mean_with_bootstrap(hits, seed=inputs.seed)
-
-
-EXACT_MATCH = MetricSpec(
-    name="exact_match", description="share of items with every attribute right "
-    "(higher is better)", higher_is_better=True, targets=("text", "image", "audio"),
-    evaluator="attributes", compute=exact_match, needs_labels=True, needs_reference=False,
-    rows=OUTPUTS_AND_CEILING,
-)
-'''
-
-
-def test_a_metric_from_a_file_is_scored_beside_the_registered_ones(tmp_path):
-    path = tmp_path / "exact_match.py"
-    path.write_text(EXACT_MATCH)
+def test_a_metric_from_a_file_is_scored_beside_the_registered_ones():
+    path = PLUGINS / "exact_match.py"
     specs = metric_specs([f"{path}:EXACT_MATCH"])
     assert [spec.name for spec in specs] == [*NAMES, "exact_match"]
     real = replace(reference(), metrics=specs)
