@@ -116,7 +116,7 @@ class CFM(PairwiseMethod):
         # Sized for a 2-core CPU on 64-d embeddings: one pair model (one directed task) at
         # batch 256 of pair groups (~85 paired rows) takes ~15 ms per optimiser step on one
         # thread, so the default 3000 steps train in about 45-55 s. Guidance 1 (none):
-        # on the Gaussian toy problem (tests/test_cfm.py) s = 1.5 already inflated the
+        # on the Gaussian toy problem (tests/methods/test_cfm.py) s = 1.5 already inflated the
         # marginal covariance eight-fold; s = 1 samples the learned conditional itself.
         "tiny": CFMConfig(hidden=256, depth=3, max_steps=3000),
         # CrossFlow's paper backbone size, its optimiser recipe and 50 Euler steps.

@@ -141,7 +141,7 @@ class CoDi(AnyToAnyMethod):
         # 2-layer 128-wide encoders into a 64-d aligned space (~1.9M parameters); ~34 ms per
         # step at batch 256 on one thread (measured), so the default 1500 steps train in
         # about 50 s. No guidance by default: on the 64-d synthetic problem of
-        # tests/test_flowbind.py (400 steps) s = 1.5 / 2 / 3 raised text2image MSE from
+        # tests/methods/test_flowbind.py (400 steps) s = 1.5 / 2 / 3 raised text2image MSE from
         # 0.23 to 0.34 / 0.72 / 2.1 and the covariance error from 12% to 93% / 199% / 452%.
         "tiny": CoDiConfig(
             hidden=128, depth=3, align_dim=64, encoder_hidden=128, time_embed_dim=64, max_steps=1500

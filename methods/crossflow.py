@@ -150,7 +150,7 @@ class CrossFlow(PairwiseMethod):
         # batch 256 of pair groups (~85 paired rows) takes ~21 ms per optimiser step on one
         # thread, so the default 2500 steps train in about 55-60 s. 20 Euler steps (paper:
         # 50). Guidance 1 (none), not the paper's 7: on the Gaussian toy problem
-        # (tests/test_crossflow.py) s = 1 matched the target's marginal covariance to 3%,
+        # (tests/methods/test_crossflow.py) s = 1 matched the target's marginal covariance to 3%,
         # s = 3 to 8%, s = 7 to 20%, with the mean off by 0.28 standard deviations.
         "tiny": CrossFlowConfig(hidden=256, depth=3, encoder_hidden=256, max_steps=2500),
         # CrossFlow's 0.95B scale (768-d embeddings), its s = 7 and 50 Euler steps.

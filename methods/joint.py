@@ -188,7 +188,7 @@ class Joint(AnyToAnyMethod):
         # Sized for a 2-core CPU on 64-d embeddings: 3 transformer blocks, 128 wide, 4 heads
         # over 3 slot tokens (~0.7M parameters). One optimiser step at batch 256 takes ~45 ms
         # on one thread (measured), so the default 1200 steps train in about 55 s.
-        # Guidance 1.5: on the 64-d synthetic problem of tests/test_flowbind.py (400 steps)
+        # Guidance 1.5: on the 64-d synthetic problem of tests/methods/test_flowbind.py (400 steps)
         # s = 1.5 cut text2image / audio2text MSE by ~20% against no guidance while the
         # covariance error grew from 0.105 to 0.114 (relative); s = 2 and 3 gave no more MSE
         # and more covariance error.

@@ -3,7 +3,7 @@
 A new dataset is one module (or package) with a factory that takes the dataset's
 settings as keyword arguments and returns a :class:`~benchmark.data.dataset.Dataset`,
 plus one ``DATASETS.add`` line here; profiles then name it with its settings, and the
-contract test (``tests/test_dataset_contract.py``) checks it with no other file touched.
+contract test (``tests/contracts/test_dataset_contract.py``) checks it with no other file touched.
 
 ``--dataset`` takes a registered name, a ``path/to/file.py:Name`` plug-in, or the path of
 a folder, recognised by its format (:func:`dataset_choice`):

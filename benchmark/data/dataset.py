@@ -75,5 +75,5 @@ DatasetFactory = Callable[..., Dataset]
 ``UserError``. A factory may carry ``small_settings``, a dict of settings that make a small
 instance loading in seconds, or ``small_example(folder) -> settings``, which writes a small
 instance into an empty ``folder`` (datasets read from a path): the dataset contract test
-(tests/test_dataset_contract.py) checks every registered dataset at those settings (at its
+(tests/contracts/test_dataset_contract.py) checks every registered dataset at those settings (at its
 defaults where it has neither)."""

@@ -20,7 +20,7 @@ budget would lose about as much again over another tenth; a levelled-off curve c
 a percent or two between tenths, and window means of about 5 logged rows move by a few
 percent from batch to batch alone, so a smaller threshold would flag noise. The
 standard-error condition keeps one unusually high or low batch in either window from
-flagging a flat run (tests/test_training_log.py checks both on synthetic curves).
+flagging a flat run (tests/harness/test_training_log.py checks both on synthetic curves).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ and is nothing but :data:`BLOCKS` ``[NAME]`` applied to the committed records it
 block may sit in any of the documents (:func:`documents`); each block's results folder is
 relative to the repository root, wherever the document is. ``python -m benchmark readme``
 re-renders every block of every document in place; ``--check`` (and
-tests/test_readme_numbers.py) fails when a document differs from what the records say, so a
-number in the docs can only change together with the record it comes from.
+tests/contracts/test_readme_numbers.py) fails when a document differs from what the records
+say, so a number in the docs can only change together with the record it comes from.
 """
 
 from __future__ import annotations

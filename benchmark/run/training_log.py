@@ -23,7 +23,7 @@ step, Lightning's with the method's own ``self.log`` values and
     train/samples_per_s   rows per second of training clock since the previous row
 
 Logging reads values and never writes to the model, the optimizer or any random stream,
-so a run trains bit-identical weights with or without it (tests/test_training_log.py).
+so a run trains bit-identical weights with or without it (tests/harness/test_training_log.py).
 It does take time on the training clock, mostly one gradient norm per logged step: for
 50 rows, 0.2 s (CoDi, 1.9M parameters) to 1.2 s (CrossFlow, 16.7M) on the project's
 shared 2-core CPU, about 2% of a 100-step smoke run and less for longer ones.

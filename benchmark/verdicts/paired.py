@@ -29,7 +29,7 @@ the p-value two-sided. With one seed per method (k_A = k_B = 1) only items are r
 an item-level test, which says nothing about another training seed.
 
 Calibration, measured over 1,000 simulated comparisons of two methods with the same
-per-item score distribution on 400 shared items (tests/test_paired_comparison.py has the
+per-item score distribution on 400 shared items (tests/harness/test_paired_comparison.py has the
 smaller, committed version): one seed each, 4.1% rejected at 5%; three seeds with a
 seed effect as large as the item noise, 4.9%; three seeds with a seed effect a tenth of
 it, 1.3%. The last is conservative because each run's own item noise is counted twice,

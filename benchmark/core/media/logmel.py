@@ -128,7 +128,7 @@ class LogMel:
         columns = np.moveaxis(mel, -2, 0).reshape(n_mels, -1)
         # Near-equal blocks, none narrower than NNLS_COLUMNS (unless the batch is): the BLAS
         # may round a very narrow product differently from a wide one
-        # (tests/test_logmel_blocks.py).
+        # (tests/data/test_logmel_blocks.py).
         blocks = max(1, columns.shape[1] // NNLS_COLUMNS)
         power = np.concatenate([self._solve_block(block)
                                 for block in np.array_split(columns, blocks, axis=1)], axis=1)

@@ -9,13 +9,9 @@ import math
 import subprocess
 import sys
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 import torch
-import torch.nn.functional as F
-from conftest import fit, partially_paired_batch
-from torch import nn
 
 from benchmark.check import compare, diff_table, load_baseline, make_baseline, write_baseline
 from benchmark.core.config import RunConfig
@@ -26,7 +22,9 @@ from benchmark.report.tables import headline_table, to_markdown
 from benchmark.results.records import RunRecord, write_record
 from benchmark.results.summary import sweep_table
 from benchmark.scoring.sampling import require_finite
-from methods.base import AnyToAnyMethod, MethodConfig, Objective, paired_rows
+from methods import METHODS
+from support.batches import fit, partially_paired_batch
+from support.paths import PLUGINS
 
 NAN, INF = float("nan"), float("inf")
 ATTR = "image.attr_acc[judge:scenes-v1]"
@@ -188,61 +186,13 @@ def test_non_finite_generated_embeddings_fail_the_run():
     assert not issubclass(NonFiniteOutput, UserError)  # a run failure, not bad input
 
 
-NAN_METHOD = '''
-from dataclasses import dataclass
-
-import torch
-import torch.nn.functional as F
-from torch import nn
-
-from methods.base import AnyToAnyMethod, MethodConfig, Objective, paired_rows
-
-
-@dataclass(frozen=True, kw_only=True)
-class NanConfig(MethodConfig):
-    max_steps: int = 2
-    sampling_steps: int = 1
-
-
-class NanMap(AnyToAnyMethod):
-    """Trains like a linear map; every generated value is NaN."""
-
-    name = "nan_map"
-    presets = {"tiny": NanConfig()}
-
-    def build(self, tasks):
-        self.maps = nn.ModuleDict({f"{s}->{t}": nn.Linear(self.dims[s], self.dims[t])
-                                   for s in self.dims for t in self.dims if s != t})
-
-    def objective(self, batch):
-        losses = []
-        for key, linear in self.maps.items():
-            source, target = key.split("->")
-            rows = paired_rows(batch, source, target)
-            if rows.numel():
-                losses.append(F.mse_loss(linear(batch[source][rows]), batch[target][rows]))
-        return Objective(torch.stack(losses).sum())
-
-    def sample(self, call):
-        rows = next(iter(call.sources.values())).shape[0]
-        return {t: torch.full((rows, self.dims[t]), float("nan")) for t in call.targets}
-
-    def serving_parts(self, tasks):
-        return list(self.maps.values())
-
-    def velocity_networks(self):
-        return list(self.maps.values())
-'''
-
-
 def test_a_method_generating_nan_fails_right_after_sampling(smoke_env, tmp_path, monkeypatch):
     """Before: the NaN embeddings were decoded and scored (AIS 0, a failed matrix square
     root for FID). Now the runner raises before scoring and writes no record."""
     from benchmark.run.pipeline import run_tasks
 
     monkeypatch.setenv("ANYBENCH_CACHE", smoke_env["ANYBENCH_CACHE"])
-    method_file = tmp_path / "nan_map.py"
-    method_file.write_text(NAN_METHOD)
+    method_file = PLUGINS / "nan_map.py"
     results = tmp_path / "runs"
     config = RunConfig(method=f"{method_file}:NanMap", task="audio2image", profile="smoke",
                        steps=2, seed=5, results_dir=results, progress=False)
@@ -258,20 +208,8 @@ def test_a_method_generating_nan_fails_right_after_sampling(smoke_env, tmp_path,
 @pytest.mark.usefixtures("single_thread")
 def test_a_non_finite_training_loss_fails_with_its_step():
     """Before: a NaN loss trained on silently (Lightning logs it and steps on)."""
-
-    class TurnsNan(AnyToAnyMethod):
-        name = "turns_nan"
-        presets: ClassVar[dict] = {"tiny": MethodConfig(max_steps=5)}
-
-        def build(self, tasks):
-            self.map = nn.Linear(self.dims["text"], self.dims["image"])
-
-        def objective(self, batch):
-            rows = paired_rows(batch, "text", "image")
-            loss = F.mse_loss(self.map(batch["text"][rows]), batch["image"][rows])
-            return Objective(loss * NAN if self.global_step >= 3 else loss)
-
-    model = TurnsNan({"text": 8, "image": 8}, preset="tiny")
+    turns_nan = METHODS.get(f"{PLUGINS / 'turns_nan.py'}:TurnsNan")
+    model = turns_nan({"text": 8, "image": 8}, preset="tiny", nan_from_step=3)
     batches = [partially_paired_batch(seed=i, patterns=[(True, True, False)]) for i in range(5)]
     with pytest.raises(NonFiniteOutput, match=r"^turns_nan's training loss became nan at step 3: "
                                               r"the run failed$"):

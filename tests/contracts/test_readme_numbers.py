@@ -12,8 +12,7 @@ import pytest
 from benchmark.cli import main
 from benchmark.core.errors import UserError
 from benchmark.report.readme import BLOCKS, block_names, documents, lost_blocks, rendered_readme
-
-ROOT = Path(__file__).resolve().parent.parent
+from support.paths import ROOT
 
 
 def test_the_documents_are_the_readme_and_every_docs_page():

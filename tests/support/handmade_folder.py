@@ -6,7 +6,7 @@ audio at 16 kHz lasting 1.0 s (scenes: mono, 8 kHz, 0.75 s), inline captions and
 label column, ``shape`` (strings). Scenes' training items come in the three pair groups,
 so a third of them lack each modality; test items hold all three.
 
-    python tests/handmade_folder.py /tmp/handmade 3000 300
+    python tests/support/handmade_folder.py /tmp/handmade 3000 300
 """
 
 from __future__ import annotations

@@ -47,8 +47,8 @@ from benchmark.results.folder import prepare
 from benchmark.results.records import RunRecord, write_per_sample, write_record, write_samples
 from benchmark.results.staging import STAGING_FOLDER
 from benchmark.sweep import local
+from support.paths import PLUGINS, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TASK = "image2text"
 SMOKE = ["--profile", "smoke", "--no-progress"]
 RUN = ["run", "--method", "flowbind", "--task", TASK, *SMOKE]
@@ -524,54 +524,11 @@ def test_a_missing_results_folder_is_created(tmp_path, monkeypatch, capsys):
 
 # ---------------------------------------------------------------------- NaN in training
 
-NAN_AFTER_ONE_STEP = '''
-from dataclasses import dataclass
-
-import torch.nn.functional as F
-from torch import nn
-
-from methods.base import AnyToAnyMethod, MethodConfig, Objective, paired_rows
-
-
-@dataclass(frozen=True, kw_only=True)
-class TurnsNanConfig(MethodConfig):
-    max_steps: int = 5
-    sampling_steps: int = 1
-
-
-class TurnsNan(AnyToAnyMethod):
-    """A linear map from image to text whose training loss is NaN from step 1 on."""
-
-    name = "turns_nan"
-    presets = {"tiny": TurnsNanConfig()}
-
-    def build(self, tasks):
-        self.map = nn.Linear(self.dims["image"], self.dims["text"])
-
-    def objective(self, batch):
-        rows = paired_rows(batch, "image", "text")
-        loss = F.mse_loss(self.map(batch["image"][rows]), batch["text"][rows])
-        return Objective(loss * float("nan") if self.global_step >= 1 else loss)
-
-    def sample(self, call):
-        return {"text": self.map(call.sources["image"])}
-
-    def supports(self, task):
-        return task.sources == ("image",) and task.targets == ("text",)
-
-    def serving_parts(self, tasks):
-        return [self.map]
-
-    def velocity_networks(self):
-        return [self.map]
-'''
-
 
 def test_a_nan_training_loss_gives_a_failed_record_saying_so_and_exit_3(start, tmp_path):
     """Before: the run trained on with NaN weights, and its scoring died in a matrix square
     root (exit 1, no record)."""
-    method = tmp_path / "turns_nan.py"
-    method.write_text(NAN_AFTER_ONE_STEP)
+    method = PLUGINS / "turns_nan.py"
     folder = tmp_path / "runs"
     folder.mkdir()
     completed = plant_completed_run(folder)

@@ -1,15 +1,15 @@
 """Joint (UniDiffuser / OmniFlow): paper size, which slots the loss scores, and a known
-answer (the common checks are in tests/method_contract.py)."""
+answer (the common checks are in tests/support/method_contract.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from conftest import GAUSSIAN_2D
 
 from benchmark.core.modalities import MODALITIES
 from benchmark.core.tasks import all_tasks, parse_task
 from methods.joint import Joint
+from support.linear_gaussian import GAUSSIAN_2D
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -51,6 +51,6 @@ def test_loss_ignores_absent_and_conditioning_slots() -> None:
 
 def test_known_answer_gaussian() -> None:
     """Trained 400 steps on text-image pairs, its images given Gaussian texts match the
-    linear-Gaussian truth within GAUSSIAN_2D's bounds (tests/conftest.py)."""
+    linear-Gaussian truth within GAUSSIAN_2D's bounds (tests/support/linear_gaussian.py)."""
     torch.manual_seed(0)
     GAUSSIAN_2D.check_learned_by(Joint({"text": 2, "image": 2}, **SMALL), steps=400)

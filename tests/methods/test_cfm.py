@@ -1,17 +1,18 @@
 """CFM: paper size, the pair-model bookkeeping every pairwise method shares (tested here,
 on CFM), its settings, and a known-answer Gaussian check (the common checks are in
-tests/method_contract.py)."""
+tests/support/method_contract.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from conftest import GAUSSIAN_4_TO_6, partially_paired_batch
 
 from benchmark.core.errors import UserError
 from benchmark.core.modalities import MODALITIES
 from benchmark.core.tasks import all_tasks, parse_task
 from methods.cfm import CFM
+from support.batches import partially_paired_batch
+from support.linear_gaussian import GAUSSIAN_4_TO_6
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -61,9 +62,9 @@ def test_time_sampling_is_checked() -> None:
 
 def test_learns_the_gaussian_conditional() -> None:
     """After 1000 steps at a constant learning rate of 5e-5, samples of y | s match the
-    truth within GAUSSIAN_4_TO_6's bounds (tests/conftest.py). Measured: residual mean
-    0.04 and std 0.42 (true 0.3), marginal mean 0.06, marginal covariance 9% off; the
-    errors fall with training."""
+    truth within GAUSSIAN_4_TO_6's bounds (tests/support/linear_gaussian.py). Measured:
+    residual mean 0.04 and std 0.42 (true 0.3), marginal mean 0.06, marginal covariance 9%
+    off; the errors fall with training."""
     torch.manual_seed(0)
     text2image = [parse_task("text2image")]
     model = CFM({"text": 4, "image": 6}, tasks=text2image, **SMALL, lr=5e-5)

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 import pytorch_lightning as pl
 import torch
-from conftest import fit, partially_paired_batch
 from torch import Tensor
 
 from benchmark.core.errors import UserError
@@ -27,6 +26,7 @@ from methods import METHODS
 from methods.base import AnyToAnyMethod
 from methods.cfm import CFM
 from methods.flowbind import FlowBind
+from support.batches import fit, partially_paired_batch
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

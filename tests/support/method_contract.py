@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import fit, partially_paired_batch
 
 from benchmark.core.errors import UserError
 from benchmark.core.modalities import MODALITIES
 from benchmark.core.tasks import Task, all_tasks, parse_task
 from methods.base import AnyToAnyMethod
+from support.batches import fit, partially_paired_batch
 
 DIM = 16
 ROWS = 6

@@ -1,17 +1,17 @@
 """CrossFlow: paper size, its KL settings, and a known-answer Gaussian check (the common
-checks are in tests/method_contract.py; the pair-model bookkeeping it shares with CFM is
-tested in tests/test_cfm.py)."""
+checks are in tests/support/method_contract.py; the pair-model bookkeeping it shares with CFM is
+tested in tests/methods/test_cfm.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from conftest import GAUSSIAN_4_TO_6
 
 from benchmark.core.errors import UserError
 from benchmark.core.modalities import MODALITIES
 from benchmark.core.tasks import parse_task
 from methods.crossflow import CrossFlow
+from support.linear_gaussian import GAUSSIAN_4_TO_6
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -40,8 +40,9 @@ def test_kl_settings() -> None:
 
 def test_learns_the_gaussian_conditional() -> None:
     """After 600 steps at a constant learning rate of 5e-5, samples of y | s match the
-    truth within GAUSSIAN_4_TO_6's bounds (tests/conftest.py). Measured: residual mean
-    0.02 and std 0.35 (true 0.3), marginal mean 0.07, marginal covariance 5% off.
+    truth within GAUSSIAN_4_TO_6's bounds (tests/support/linear_gaussian.py). Measured:
+    residual mean 0.02 and std 0.35 (true 0.3), marginal mean 0.07, marginal covariance 5%
+    off.
 
     The flow itself never sees the source: the conditional comes only through the start
     ``z0 = mu(s) + sigma(s) eps``, so the conditional is matched only as far as the starts

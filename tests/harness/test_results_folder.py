@@ -29,12 +29,12 @@ from benchmark.results.records import RunRecord, write_record, write_samples
 from benchmark.results.staging import STAGING_FOLDER, clean_abandoned, staging
 from benchmark.sweep import local
 from benchmark.sweep import planning as sweep
+from support.paths import ROOT
 
 # The sweeps here run stand-in commands that read no cache (conftest: no_cache_builds).
 pytestmark = pytest.mark.usefixtures("no_cache_builds")
 
 ATTR = "image.attr_acc[judge:scenes-v1]"
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _configs(folder: Path, seeds=(0, 1)) -> list[RunConfig]:

@@ -18,8 +18,9 @@ from benchmark.data.embeddings import write_embeddings_folder
 from benchmark.data.folder import MediaFolder
 from benchmark.report.collection import load_collection
 from benchmark.run.resolution import resolve
+from support.paths import ROOT
 
-EXAMPLE_SUITE = Path(__file__).resolve().parent.parent / "results" / "example-suite"
+EXAMPLE_SUITE = ROOT / "results" / "example-suite"
 
 
 def _features(folder: Path, width: int) -> Path:

@@ -11,10 +11,10 @@ import gc
 
 import pytest
 import torch
-from conftest import fit, partially_paired_batch
 
 from benchmark.core.tasks import parse_task
 from methods import METHODS
+from support.batches import fit, partially_paired_batch
 
 PAPER_WIDTH = 768
 

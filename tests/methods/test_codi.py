@@ -1,15 +1,16 @@
 """CoDi: paper size, which losses reach the encoders, what serving counts, weighted
-conditions, and a known answer (the common checks are in tests/method_contract.py)."""
+conditions, and a known answer (the common checks are in tests/support/method_contract.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from conftest import GAUSSIAN_2D, partially_paired_batch
 
 from benchmark.core.modalities import MODALITIES
 from benchmark.core.tasks import all_tasks, parse_task
 from methods.codi import CoDi
+from support.batches import partially_paired_batch
+from support.linear_gaussian import GAUSSIAN_2D
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -88,6 +89,6 @@ def test_condition_weights_select_sources() -> None:
 
 def test_known_answer_gaussian() -> None:
     """Trained 400 steps on text-image pairs, its images given Gaussian texts match the
-    linear-Gaussian truth within GAUSSIAN_2D's bounds (tests/conftest.py)."""
+    linear-Gaussian truth within GAUSSIAN_2D's bounds (tests/support/linear_gaussian.py)."""
     torch.manual_seed(0)
     GAUSSIAN_2D.check_learned_by(CoDi({"text": 2, "image": 2}, **SMALL), steps=400)

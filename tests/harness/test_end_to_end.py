@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from benchmark.results.records import media_settings, read_features, read_record
+from support.paths import FIXTURES
 
 
 def test_smoke_run_writes_a_complete_record(tmp_path, smoke_env):
@@ -157,6 +158,6 @@ def test_suite_protocol_trains_once_and_writes_a_record_per_task(tmp_path, smoke
 
 def test_records_of_schema_2_give_their_sample_rate_too():
     """A record as the example suite of 2026-11-25 wrote it (kept in tests/fixtures/)."""
-    record = read_record(Path(__file__).resolve().parent / "fixtures" / "record-schema-2.json")
+    record = read_record(FIXTURES / "record-schema-2.json")
     assert record.schema_version == 2
     assert media_settings(record) == {"sample_rate": 8000}

@@ -2,7 +2,7 @@
 
 Each spec is checked for well-formed fields, then scored by the harness's own loop
 (benchmark/scoring/evaluation.py) in a small synthetic world with fake evaluators
-(tests/metric_world.py): media that encode two attribute labels, an attribute predictor
+(tests/support/metric_world.py): media that encode two attribute labels, an attribute predictor
 that reads them back, feature maps and pair encoders made from them, and test embeddings
 that carry the labels. A perfect output (the real
 media and true embeddings) must score strictly better, in the spec's direction, than a
@@ -17,18 +17,9 @@ import re
 import subprocess
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
-from metric_world import (
-    BACKBONE,
-    N,
-    fake_evaluators,
-    features,
-    outputs,
-    reference,
-)
 
 from benchmark.core.errors import UserError
 from benchmark.core.modalities import MODALITIES, Modality
@@ -45,8 +36,16 @@ from benchmark.scoring.evaluation import (
 from metrics import METRICS
 from metrics.evaluators.evaluator_set import Evaluator, Evaluators
 from metrics.spec import Media, MetricSpec
+from support.metric_world import (
+    BACKBONE,
+    N,
+    fake_evaluators,
+    features,
+    outputs,
+    reference,
+)
+from support.paths import PLUGINS, ROOT
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 NAMES = METRICS.names()
 
 
@@ -202,31 +201,8 @@ def test_metrics_sharing_an_evaluator_share_its_view_of_a_row():
     assert calls == ["image"] * 3  # the real images once, then each row once
 
 
-EXACT_MATCH = '''"""Exact match: the share of items whose every attribute the judge reads back."""
-import numpy as np
-
-from metrics.spec import OUTPUTS_AND_CEILING, MetricInputs, MetricSpec
-from metrics.value import MetricValue, mean_with_bootstrap
-
-
-def exact_match(inputs: MetricInputs) -> MetricValue:
-    """s_i = 1[p_i = a_i] (all A attributes right); their mean, with a bootstrap CI."""
-    hits = (np.asarray(inputs.output) == inputs.labels).all(axis=1).astype(float)
-    return mean_with_bootstrap(hits, seed=inputs.seed)
-
-
-EXACT_MATCH = MetricSpec(
-    name="exact_match", description="share of items with every attribute right "
-    "(higher is better)", higher_is_better=True, targets=("text", "image", "audio"),
-    evaluator="attributes", compute=exact_match, needs_labels=True, needs_reference=False,
-    rows=OUTPUTS_AND_CEILING,
-)
-'''
-
-
-def test_a_metric_from_a_file_is_scored_beside_the_registered_ones(tmp_path):
-    path = tmp_path / "exact_match.py"
-    path.write_text(EXACT_MATCH)
+def test_a_metric_from_a_file_is_scored_beside_the_registered_ones():
+    path = PLUGINS / "exact_match.py"
     specs = metric_specs([f"{path}:EXACT_MATCH"])
     assert [spec.name for spec in specs] == [*NAMES, "exact_match"]
     real = replace(reference(), metrics=specs)
@@ -246,4 +222,4 @@ def test_listing_and_loading_the_specs_import_no_torch():
             "assert 'torch' not in sys.modules, 'listing imported torch'; "
             "specs = [e.load() for e in METRICS]; "
             "assert 'torch' not in sys.modules, 'loading the specs imported torch'")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPOSITORY)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

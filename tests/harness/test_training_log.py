@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import partially_paired_batch
 from torch.utils.data import DataLoader
 
 from benchmark.core.budget import Budget
@@ -34,6 +33,7 @@ from benchmark.run.training_log import (
     training_loggers,
 )
 from benchmark.sweep.local import run_command
+from support.batches import partially_paired_batch
 
 LOGGED = {"loss", "loss_mean", "lr", "grad_norm", "samples", "flops", "samples_per_s"}
 TENSORBOARD = any(importlib.util.find_spec(name) for name in ("tensorboard", "tensorboardX"))

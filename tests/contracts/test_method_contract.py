@@ -1,4 +1,4 @@
-"""Every registered method passes the same contract (tests/method_contract.py); the
+"""Every registered method passes the same contract (tests/support/method_contract.py); the
 solvers and paths every method samples and trains with give known answers."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ import math
 
 import pytest
 import torch
-from method_contract import check_method_contract
 
 from methods import METHODS
 from methods.paths import FROM_DATA, StraightPath
 from methods.sampling import Adaptive, Euler
+from support.method_contract import check_method_contract
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -13,6 +13,7 @@ from benchmark.report import write_report
 from benchmark.report.tables import task_arrow
 from benchmark.results.records import RunRecord, write_per_sample, write_record, write_samples
 from benchmark.results.sweep_plan import PLAN_FILE, append_plan
+from support.paths import ROOT
 
 ATTR = "image.attr_acc[judge:scenes-v1]"
 FID = "image.fid[judge:scenes-v1]"
@@ -109,17 +110,14 @@ def test_the_report_regenerates_byte_for_byte(results, tmp_path):
     assert (again.folder / "table.md").read_bytes() == (second.folder / "table.md").read_bytes()
 
 
-REPO = Path(__file__).resolve().parents[1]
-
-
 @pytest.mark.parametrize("name", ["example-suite"])
 def test_the_committed_example_report_is_what_report_writes(name, tmp_path, monkeypatch):
     """``reports/<name>/`` is exactly ``report --results results/<name> --name <name>``
     (with the repository's claims, as the command reads them by default)."""
-    monkeypatch.chdir(REPO)
+    monkeypatch.chdir(ROOT)
     report = write_report(Path("results") / name, tmp_path / name, Path("claims"))
     for file in ("table.md", "table.tex", "results.csv"):
-        committed = REPO / "reports" / name / file
+        committed = ROOT / "reports" / name / file
         assert (report.folder / file).read_bytes() == committed.read_bytes(), file
 
 

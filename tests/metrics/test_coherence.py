@@ -1,7 +1,7 @@
 """Known answers for what only any-to-any models do: joint coherence of one-to-many
 outputs, round trips, and the gain of a many-to-one task over its best single source.
 
-The stand-in methods know the test items of the synthetic world (tests/metric_world.py):
+The stand-in methods know the test items of the synthetic world (tests/support/metric_world.py):
 each finds its source rows among the true test embeddings and answers with an item's true
 target embeddings, so what it should score is known.
 """
@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from metric_world import N, fake_evaluators, pair_encoding, reference
 
 from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.modalities import MODALITIES, Modality
@@ -29,6 +28,7 @@ from metrics import spec_of
 from metrics.evaluators.evaluator_set import Evaluators
 from metrics.source_gain import NoGain, source_gain
 from metrics.value import MetricValue
+from support.metric_world import N, fake_evaluators, pair_encoding, reference
 
 ONE_TO_MANY = Task(("text",), ("image", "audio"))
 PAIR = "image~audio"

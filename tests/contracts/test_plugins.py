@@ -14,13 +14,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from method_contract import check_method_contract
 
 from benchmark.core.errors import UserError
 from benchmark.core.registry import Registry
 from methods import METHODS
+from support.method_contract import check_method_contract
+from support.paths import PLUGINS, ROOT
 
-README = Path(__file__).resolve().parent.parent / "docs" / "methods.md"
+README = ROOT / "docs" / "methods.md"
 
 
 def readme_example() -> str:
@@ -47,32 +48,12 @@ def test_the_readme_example_passes_the_method_contract(example_file):
     check_method_contract(method_cls)
 
 
-EXACT_MATCH = """
-import numpy as np
-
-from metrics.spec import OUTPUTS_AND_CEILING, MetricInputs, MetricSpec
-from metrics.value import mean_with_bootstrap
-
-
-def exact_match(inputs: MetricInputs):
-    hits = (np.asarray(inputs.output) == inputs.labels).all(axis=1).astype(float)
-    return mean_with_bootstrap(hits, seed=inputs.seed)
-
-
-EXACT_MATCH = MetricSpec(
-    name="exact_match", description="share of items with every attribute right",
-    higher_is_better=True, targets=("text", "image", "audio"), evaluator="attributes",
-    compute=exact_match, needs_labels=True, needs_reference=False, rows=OUTPUTS_AND_CEILING)
-"""
-
-
 @pytest.mark.slow
 def test_the_readme_example_trains_and_is_scored_by_run(example_file, tmp_path, smoke_env):
     """The example method runs end to end through the CLI, with a metric plug-in beside
     the built-in metrics; the record lands directly in the results folder."""
     spec = f"{example_file}:LinearMap"
-    metric_file = tmp_path / "exact_match.py"
-    metric_file.write_text(EXACT_MATCH)
+    metric_file = PLUGINS / "exact_match.py"
     result = subprocess.run(
         [sys.executable, "-m", "benchmark", "run", "--method", spec, "--task", "audio2image",
          "--profile", "smoke", "--metric", f"{metric_file}:EXACT_MATCH",

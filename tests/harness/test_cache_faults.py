@@ -36,8 +36,7 @@ from benchmark.scoring import reference_rows as rows_module
 from metrics import METRICS
 from metrics.evaluators import attribute_judges, contrastive_judges
 from metrics.value import MetricValue
-
-REPOSITORY = Path(__file__).resolve().parent.parent
+from support.paths import ROOT
 
 
 def truncate(path: Path) -> None:
@@ -419,8 +418,8 @@ def test_every_torch_load_of_our_own_files_is_weights_only():
     allowed = {Path("metrics/evaluators/pretrained_clap.py")}
     calls = []
     for package in ("benchmark", "methods", "metrics"):
-        for source in sorted((REPOSITORY / package).rglob("*.py")):
-            if source.relative_to(REPOSITORY) in allowed:
+        for source in sorted((ROOT / package).rglob("*.py")):
+            if source.relative_to(ROOT) in allowed:
                 continue
             text = source.read_text()
             for match in re.finditer(r"torch\.load\(", text):
@@ -456,7 +455,7 @@ def test_records_and_caches_are_written_with_the_users_umask(tmp_path, umask, mo
     subprocess.run(
         ["sh", "-c", f'umask {umask:03o} && exec "$0" -c "$1" "$2"', sys.executable,
          WRITE_FILES, str(tmp_path)],
-        check=True, cwd=REPOSITORY, timeout=120,
+        check=True, cwd=ROOT, timeout=120,
     )
     written = [tmp_path / "record.json", tmp_path / "run.per_sample.npz",
                tmp_path / "cache" / "value.json"]

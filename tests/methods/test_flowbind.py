@@ -1,16 +1,16 @@
 """FlowBind: exact paper sizes, both loss variants' gradients, pair groups and modality
 dropout, one embedding width, and that a trained model translates (the common checks
-are in tests/method_contract.py)."""
+are in tests/support/method_contract.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from conftest import fit, partially_paired_batch, presence
 
 from benchmark.core.modalities import MODALITIES
 from benchmark.core.tasks import all_tasks, parse_task
 from methods.flowbind import FlowBind
+from support.batches import fit, partially_paired_batch, presence
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

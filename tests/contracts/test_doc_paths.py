@@ -30,7 +30,8 @@ import re
 import tokenize
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support.paths import ROOT
+
 TOP = ("benchmark", "benchmarks", "claims", "docs", "methods", "metrics", "reports", "results",
        "tests", ".ci")
 EXTENSIONS = ("py", "md", "json", "jsonl", "toml", "csv", "tex", "html", "png", "npz", "npy",
