@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.core.errors import UserError
-from benchmark.results.records import RunRecord
 from benchmark.report.aggregate import results_frame
 from benchmark.report.collection import load_collection
 from benchmark.report.tables import (
@@ -36,6 +35,7 @@ from benchmark.report.tables import (
     task_arrow,
     to_markdown,
 )
+from benchmark.results.records import RunRecord
 from benchmark.results.summary import markdown_run_table
 from benchmark.verdicts.comparisons import Comparer
 
