@@ -271,6 +271,15 @@ def test_a_non_finite_training_loss_fails_with_its_step():
             loss = F.mse_loss(self.map(batch["text"][rows]), batch["image"][rows])
             return Objective(loss * NAN if self.global_step >= 3 else loss)
 
+        def sample(self, call):
+            return {"image": self.map(call.sources["text"])}
+
+        def serving_parts(self, tasks):
+            return [self.map]
+
+        def velocity_networks(self):
+            return [self.map]
+
     model = TurnsNan({"text": 8, "image": 8}, preset="tiny")
     batches = [partially_paired_batch(seed=i, patterns=[(True, True, False)]) for i in range(5)]
     with pytest.raises(NonFiniteOutput, match=r"^turns_nan's training loss became nan at step 3: "
