@@ -54,13 +54,12 @@ PROFILES: Registry[Profile] = Registry("profile")
 
 PROFILES.add(
     "default",
-    "the embedded benchmark: 21k partially paired training items, 1k test triplets",
     lambda: Profile("default", "scenes", {}, BackboneConfig(), JudgeConfig(),
                     ContrastiveJudgeConfig()),
+    "the embedded benchmark: 21k partially paired training items, 1k test triplets",
 )
 PROFILES.add(
     "smoke",
-    "every stage shrunk to seconds, to check the pipeline works (numbers are not meaningful)",
     lambda: Profile(
         "smoke",
         "scenes",
@@ -70,4 +69,5 @@ PROFILES.add(
         ContrastiveJudgeConfig(steps=80),
         method_overrides={"max_steps": 100},
     ),
+    "every stage shrunk to seconds, to check the pipeline works (numbers are not meaningful)",
 )

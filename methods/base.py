@@ -15,14 +15,21 @@ logged loss, checks every ``generate`` call and runs it in eval mode without gra
 refuses tasks over modalities it was not built with, and counts parameters. A training
 batch without a row the method can learn from (``has_signal`` is False: say, every row
 holds one modality) is skipped, not an error: ``training_step`` returns ``None`` and
-counts it in ``skipped_batches``. A method writes only its own parts, in these hooks:
+counts it in ``skipped_batches``. A method writes only its own parts, in these hooks
+(``@abstractmethod``s: a class missing one fails when built, naming every one missing,
+benchmark/core/hooks.py; docs/methods.md lists the same):
 
     build(tasks)            create the networks (in a fixed order: it sets the init)
     objective(batch)        the training loss, and optionally its named terms
-    has_signal(batch)       whether the batch holds a row ``objective`` learns from
-                            (default: a row with two or more of the method's modalities)
     sample(call)            the target embeddings for a checked :class:`SamplingCall`
     serving_parts(tasks)    the modules and parameters serving ``tasks`` needs
+    velocity_networks()     the modules whose forward pass is one function evaluation
+                            of the sampler (NFE counts the rows they process)
+
+and, where the default does not fit, these:
+
+    has_signal(batch)       whether the batch holds a row ``objective`` learns from
+                            (default: a row with two or more of the method's modalities)
     own_refusal(task)       why it cannot serve a task over its modalities (default: never)
     check_dims(dims)        extra conditions on the embedding widths (default: none)
 """
@@ -40,6 +47,7 @@ import torch
 from torch import Tensor, nn
 
 from benchmark.core.errors import NonFiniteOutput, UserError
+from benchmark.core.hooks import Hooked, abstractmethod
 from benchmark.core.modalities import MODALITIES, Modality
 from benchmark.core.registry import did_you_mean
 from benchmark.core.tasks import Task, all_tasks
@@ -71,6 +79,11 @@ def paired_rows(batch: Batch, a: Modality, b: Modality) -> Tensor:
     """Indices ``LongTensor[N]`` of the rows where both ``a`` and ``b`` are present."""
     both = present_matrix(batch, [a, b]).all(dim=1)
     return both.nonzero().squeeze(1)
+
+
+def drift_networks(module: nn.Module) -> list[nn.Module]:
+    """The :class:`DriftNetwork` modules inside ``module``, in registration order."""
+    return [m for m in module.modules() if isinstance(m, DriftNetwork)]
 
 
 def count_parameters(parts: Iterable[nn.Module | Tensor]) -> int:
@@ -180,11 +193,11 @@ def _generation_tasks(tasks: Iterable[Task]) -> list[Task]:
     return list(dict.fromkeys(leg for task in tasks for leg in task.legs))
 
 
-class AnyToAnyMethod(pl.LightningModule):
+class AnyToAnyMethod(pl.LightningModule, Hooked):
     """A registered, trainable any-to-any generator over embeddings.
 
     Subclasses set ``name`` and ``presets`` (preset name -> frozen dataclass config, with
-    at least the fields of :class:`MethodConfig`) and implement the hooks of the module
+    at least the fields of :class:`MethodConfig`) and define the hooks of the module
     docstring; they do not define ``__init__``.
 
     Args:
@@ -196,6 +209,7 @@ class AnyToAnyMethod(pl.LightningModule):
         **overrides: replace fields of the preset's config.
     """
 
+    hooks_doc = "docs/methods.md#add-your-own-method"
     name: ClassVar[str]
     presets: ClassVar[Mapping[str, Any]]
     #: Embedding widths the ``paper`` preset is built for (FlowBind's frozen 768-d features).
@@ -262,15 +276,15 @@ class AnyToAnyMethod(pl.LightningModule):
             raise ValueError(f"{cls.name} needs at least two modalities, got dims {dict(dims)}")
         return ordered
 
+    @abstractmethod
     def build(self, tasks: list[Task]) -> None:
         """Create the networks for ``self.dims`` and ``self.config`` that serve ``tasks``."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ training
 
+    @abstractmethod
     def objective(self, batch: Batch) -> Objective:
         """The loss on one partially paired batch, and optionally its named terms."""
-        raise NotImplementedError
 
     def loss(self, batch: Batch) -> Tensor:
         """The scalar training loss on ``batch`` (what ``training_step`` minimises)."""
@@ -416,9 +430,9 @@ class AnyToAnyMethod(pl.LightningModule):
         finally:
             self.train(was_training)
 
+    @abstractmethod
     def sample(self, call: SamplingCall) -> dict[Modality, Tensor]:
         """The targets of a checked :meth:`generate` call (in eval mode, without gradients)."""
-        raise NotImplementedError
 
     def noise(self, modality: Modality, like: Tensor, generator: torch.Generator | None) -> Tensor:
         """``eps ~ N(0, I)``: ``Tensor[rows of like, D_modality]`` drawn from ``generator``."""
@@ -441,10 +455,10 @@ class AnyToAnyMethod(pl.LightningModule):
         """The guidance scale used when the user gives none (None: unguided)."""
         return getattr(self.config, "guidance", None)
 
+    @abstractmethod
     def velocity_networks(self) -> list[nn.Module]:
-        """The modules whose forward pass is one function evaluation of the sampler: the
-        drift networks, unless a method says otherwise. NFE counts the rows they process."""
-        return [m for m in self.modules() if isinstance(m, DriftNetwork)]
+        """The modules whose forward pass is one function evaluation of the sampler (most
+        methods: :func:`drift_networks`). NFE counts the rows they process."""
 
     # ------------------------------------------------------------------- serving
 
@@ -476,6 +490,6 @@ class AnyToAnyMethod(pl.LightningModule):
                 raise ValueError(f"cannot serve task '{task}': {reason}")
         return count_parameters(self.serving_parts(_generation_tasks(tasks)))
 
+    @abstractmethod
     def serving_parts(self, tasks: list[Task]) -> list[nn.Module | Tensor]:
         """The modules and parameters that serving ``tasks`` (all servable) uses."""
-        raise NotImplementedError

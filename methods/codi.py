@@ -70,6 +70,7 @@ from methods.base import (
     MethodConfig,
     Objective,
     SamplingCall,
+    drift_networks,
     paired_rows,
 )
 from methods.losses import info_nce
@@ -277,3 +278,7 @@ class CoDi(AnyToAnyMethod):
         parts: list[nn.Module | Tensor] = [self.encoders[m] for m in self.dims if m in sources]
         parts += [self.flows[m] for m in self.dims if m in targets]
         return parts + [self.null[m] for m in self.dims if m in targets]
+
+    def velocity_networks(self) -> list[nn.Module]:
+        """The target flows (drift networks); the condition encoders run once per call."""
+        return drift_networks(self)

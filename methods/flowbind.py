@@ -89,6 +89,7 @@ from methods.base import (
     Objective,
     SamplingCall,
     count_parameters,
+    drift_networks,
     present_matrix,
 )
 from methods.nets.drift import DriftNetwork, DriftShape
@@ -338,6 +339,10 @@ class FlowBind(AnyToAnyMethod):
         """The drift networks of every modality in ``tasks``; the heads serve no task."""
         needed = {m for task in tasks for m in (*task.sources, *task.targets)}
         return [self.drifts[m] for m in self.dims if m in needed]
+
+    def velocity_networks(self) -> list[nn.Module]:
+        """The drift networks (one evaluation each per encoding or decoding step)."""
+        return drift_networks(self)
 
     def trainable_parameter_count(self) -> int:
         """All trained parameters: every drift network and every anchor head."""

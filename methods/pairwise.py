@@ -32,9 +32,17 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor, nn
 
+from benchmark.core.hooks import abstractmethod
 from benchmark.core.modalities import MODALITIES, Modality
 from benchmark.core.tasks import Task
-from methods.base import AnyToAnyMethod, Batch, Objective, SamplingCall, paired_rows
+from methods.base import (
+    AnyToAnyMethod,
+    Batch,
+    Objective,
+    SamplingCall,
+    drift_networks,
+    paired_rows,
+)
 from methods.paths import TO_DATA
 from methods.sampling import time_column
 
@@ -60,10 +68,12 @@ def needed_pairs(tasks: Iterable[Task]) -> list[Pair]:
 class PairwiseMethod(AnyToAnyMethod):
     """Base of the one-model-per-ordered-pair methods.
 
-    Subclasses set ``name`` and ``presets`` and implement :meth:`build_pair`,
+    Subclasses set ``name`` and ``presets`` and define the hooks :meth:`build_pair`,
     :meth:`pair_loss`, :meth:`initial_state` and :meth:`velocity`. Models are built only
     for the pairs the constructor's ``tasks`` need; embedding widths may differ.
     """
+
+    hooks_doc = "methods/pairwise.py"
 
     def build(self, tasks: list[Task]) -> None:
         self.pair_models = nn.ModuleDict(
@@ -72,21 +82,21 @@ class PairwiseMethod(AnyToAnyMethod):
 
     # ------------------------------------------------------------ subclass hooks
 
+    @abstractmethod
     def build_pair(self, source: Modality, target: Modality) -> nn.Module:
         """The model that generates ``target`` from ``source``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def pair_loss(self, model: nn.Module, source: Tensor, target: Tensor) -> Tensor:
         """Mean loss of one pair model on paired rows ``source [N, D_s]``, ``target [N, D_t]``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def initial_state(self, target: Modality, call: SamplingCall) -> Tensor:
         """The ODE's initial state ``x_0: Tensor[B, D_target]`` (noise from ``call.generator``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def velocity(self, target: Modality, call: SamplingCall, x: Tensor, t: Tensor) -> Tensor:
         """The (guided, composed) velocity at ``x: Tensor[B, D_target]``, ``t: Tensor[B]``."""
-        raise NotImplementedError
 
     def pair_model(self, source: Modality, target: Modality) -> nn.Module:
         return self.pair_models[pair_key(source, target)]
@@ -126,6 +136,10 @@ class PairwiseMethod(AnyToAnyMethod):
 
             out[target] = call.integrate(flow, self.initial_state(target, call), TO_DATA)
         return out
+
+    def velocity_networks(self) -> list[nn.Module]:
+        """The drift networks of the pair models."""
+        return drift_networks(self)
 
     def own_refusal(self, task: Task) -> str | None:
         """Serves any task whose ``source -> target`` pair models were all built."""

@@ -25,7 +25,6 @@ with the field (count them with the method's ``velocity_networks``).
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +32,7 @@ import torch
 from torch import Tensor
 
 from benchmark.core.errors import UserError
+from benchmark.core.hooks import Hooked, abstractmethod
 from benchmark.core.registry import did_you_mean
 
 State = Tensor | dict[str, Tensor]
@@ -44,8 +44,11 @@ ADAPTIVE_METHODS = ("dopri5", "dopri8", "bosh3", "fehlberg2", "adaptive_heun")
 SOLVER_NAMES = ("euler", *ADAPTIVE_METHODS)
 
 
-class Solver(ABC):
-    """Integrates ``dx/dt = velocity(x, t)`` from ``start`` to ``end``."""
+class Solver(Hooked):
+    """Integrates ``dx/dt = velocity(x, t)`` from ``start`` to ``end``; a subclass defines
+    the hook :meth:`integrate`."""
+
+    hooks_doc = "methods/sampling.py"
 
     @abstractmethod
     def integrate(

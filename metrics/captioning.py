@@ -39,10 +39,6 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-from pycocoevalcap.bleu.bleu import Bleu
-from pycocoevalcap.bleu.bleu_scorer import cook_refs, cook_test
-from pycocoevalcap.cider.cider import Cider
-from scipy.stats import bootstrap
 
 from metrics.spec import MetricInputs, MetricSpec
 from metrics.value import MetricValue, intervals_wanted, mean_with_bootstrap
@@ -126,6 +122,8 @@ def cider_d(
     percentile-bootstrap 95% interval over items. The idf is fixed from the whole corpus;
     the bootstrap resamples the per-caption scores, not the idf.
     """
+    from pycocoevalcap.cider.cider import Cider  # imported on use: `ls metrics` stays fast
+
     gts, res = _tokenized_corpus(generated, references)
     _, per_caption = Cider().compute_score(gts, res)
     return mean_with_bootstrap(np.asarray(per_caption, dtype=np.float64), seed=seed)
@@ -145,6 +143,8 @@ def bleu_statistics(
 
 def _cooked_statistics(gts: dict[int, list[str]], res: dict[int, list[str]]) -> np.ndarray:
     """:func:`bleu_statistics` of an already tokenized corpus."""
+    from pycocoevalcap.bleu.bleu_scorer import cook_refs, cook_test
+
     rows = []
     for i, (caption,) in res.items():
         cooked = cook_test(caption, cook_refs(gts[i], n=BLEU_ORDER), eff="closest", n=BLEU_ORDER)
@@ -179,6 +179,9 @@ def bleu4(
     ``per_sample`` holds coco-caption's per-caption BLEU-4, for storage only: their mean is
     not the corpus score.
     """
+    from pycocoevalcap.bleu.bleu import Bleu
+    from scipy.stats import bootstrap
+
     gts, res = _tokenized_corpus(generated, references)
     corpus, per_caption = Bleu(BLEU_ORDER).compute_score(gts, res, verbose=0)
     value = float(corpus[BLEU_ORDER - 1])

@@ -51,7 +51,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import linalg
 
 from metrics.value import MetricValue, intervals_wanted
 
@@ -68,6 +67,7 @@ def frechet_distance_from_statistics(
     clamped to 0.
     """
     from cleanfid.fid import frechet_distance as clean_fid_frechet_distance  # imports torch
+    from scipy import linalg
 
     stats = [np.asarray(x, dtype=np.float64) for x in (mu1, sigma1, mu2, sigma2)]
     quiet = contextlib.redirect_stdout(io.StringIO())

@@ -31,9 +31,9 @@ from benchmark.core.registry import Entry
 from metrics.spec import MetricSpec
 from metrics.value import MetricValue, intervals_wanted, is_mean_of, mean_with_bootstrap
 
-GAIN_ENTRY = Entry("gain_<metric>", "many-to-one tasks: a target metric from every source "
-                   "together minus its best single source's, signed so that higher is better, "
-                   "paired interval over items", load=lambda: None)
+GAIN_ENTRY = Entry("gain_<metric>", lambda: None, "many-to-one tasks: a target metric from "
+                   "every source together minus its best single source's, signed so that "
+                   "higher is better, paired interval over items")
 """What ``ls metrics`` lists for the gains: they derive from the other metrics, so they are
 not registered specs of their own (``metrics.spec_of`` resolves their names)."""
 

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from benchmark.core.hooks import Hooked, abstractmethod
 from benchmark.core.media.logmel import LogMelClips
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.modalities import Modality
@@ -29,13 +30,15 @@ Media = list[str] | np.ndarray | LogMelClips
 is ``LogMelClips``, whose ``np.asarray`` is its waveforms)."""
 
 
-class Backbone(nn.Module):
+class Backbone(nn.Module, Hooked):
     """Media -> standardized ``float32 [B, D]`` embeddings (``encode``) and back (``decode``).
 
     Subclasses set ``modality``, build their networks in ``__init__`` from the keyword
-    arguments they report in ``hparams`` (so a saved backbone can be rebuilt), and
-    implement ``from_split``, ``prepare``, ``embed``, ``reconstruct`` and ``render``.
+    arguments they report in ``hparams`` (so a saved backbone can be rebuilt), and define
+    the hooks ``from_split``, ``prepare``, ``embed``, ``reconstruct`` and ``render``.
     """
+
+    hooks_doc = "benchmark/backbones/base.py"
 
     modality: ClassVar[Modality]
     batch_size: ClassVar[int] = 512
@@ -48,9 +51,9 @@ class Backbone(nn.Module):
         self.register_buffer("latent_std", torch.ones(dim))
 
     @classmethod
+    @abstractmethod
     def from_split(cls, train: MediaSplit, dim: int) -> Backbone:
         """An untrained backbone shaped (and input-normalized) for ``train``'s media."""
-        raise NotImplementedError
 
     @property
     def hparams(self) -> dict[str, Any]:
@@ -59,21 +62,21 @@ class Backbone(nn.Module):
 
     # --- hooks: media <-> network tensors -------------------------------------------------
 
+    @abstractmethod
     def prepare(self, media: Media) -> Tensor:
         """Media -> network input ``x`` (the autoencoder's reconstruction target)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def embed(self, x: Tensor) -> Tensor:
         """Network input ``[B, ...]`` -> raw latent ``u`` ``[B, D]``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def reconstruct(self, u: Tensor) -> Tensor:
         """Raw latent ``[B, D]`` -> network output in the space of ``x``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def render(self, output: Tensor) -> Media:
         """Network output (all items at once) -> media."""
-        raise NotImplementedError
 
     def reconstruction_loss(self, x: Tensor, u: Tensor) -> Tensor:
         """Training loss for rebuilding ``x`` from latent ``u``; mean squared error by default."""

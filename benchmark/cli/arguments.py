@@ -22,6 +22,7 @@ from benchmark.core.config import (
     LOGGERS,
     PRECISIONS,
     PROTOCOLS,
+    RUN_DEFAULTS,
     STRATEGIES,
     check_guidance,
     check_seed,
@@ -32,10 +33,9 @@ T = TypeVar("T")
 
 SETTINGS = ("preset", "profile", "dataset", "steps", "budget", "sampling_steps", "guidance",
             "evaluator", "weights", "protocol", "metrics")
-"""The RunConfig fields :func:`add_run_settings` defines, by their attribute names."""
-
-DEFAULTS: dict[str, Any] = {"preset": "tiny", "profile": "default", "evaluator": "embedded",
-                            "protocol": "task"}
+"""The RunConfig fields :func:`add_run_settings` defines, by their attribute names; each
+flag defaults to the field's default (:data:`~benchmark.core.config.RUN_DEFAULTS`), but
+``--metric``, which collects into a list (None: none given)."""
 
 
 def positive_int(text: str) -> int:
@@ -141,32 +141,33 @@ def add_run_settings(parser: argparse.ArgumentParser, *, defaults: bool = True) 
     means "as in the existing baseline").
     """
     def default(name: str) -> Any:
-        return DEFAULTS.get(name) if defaults else None
+        return RUN_DEFAULTS[name] if defaults else None
 
     group = parser.add_argument_group("run settings")
     group.add_argument("--preset", default=default("preset"),
-                       help="model size preset (default: tiny)")
+                       help=f"model size preset (default: {RUN_DEFAULTS['preset']})")
     group.add_argument("--profile", default=default("profile"),
                        help="data/backbone/judge settings: default or smoke (`ls profiles`)")
-    group.add_argument("--dataset", default=None,
+    group.add_argument("--dataset", default=default("dataset"),
                        help="a dataset from `ls datasets`, a dataset folder (paired media or "
                             "precomputed embeddings, docs/your-own-data.md), or "
                             "path/to/file.py:Class (default: the profile's, scenes)")
-    group.add_argument("--steps", type=positive_int, default=None,
+    group.add_argument("--steps", type=positive_int, default=default("steps"),
                        help="optimizer steps (default: the preset's); same as --budget steps=N")
-    group.add_argument("--budget", default=None, metavar="KIND=VALUE",
+    group.add_argument("--budget", default=default("budget"), metavar="KIND=VALUE",
                        help="training budget: samples=N, steps=N, flops=X or seconds=S "
                             "(all four are recorded whichever is enforced)")
-    group.add_argument("--sampling-steps", type=positive_int, default=None,
+    group.add_argument("--sampling-steps", type=positive_int, default=default("sampling_steps"),
                        help="ODE steps when generating (default: the method's)")
-    group.add_argument("--guidance", type=guidance, default=None,
+    group.add_argument("--guidance", type=guidance, default=default("guidance"),
                        help="guidance scale, for methods that have one: finite, |s| <= 1e3 "
                             "(scales in use are about 1 to 20; larger is taken for a typo)")
     group.add_argument("--evaluator", default=default("evaluator"),
-                       help=f"{' or '.join(EVALUATOR_KINDS)} (default: embedded, the dataset's "
+                       help=f"{' or '.join(EVALUATOR_KINDS)} (default: "
+                            f"{RUN_DEFAULTS['evaluator']}, the dataset's "
                             "judges; pretrained: Inception, CLIP, CLAP from local files, see "
                             "`prepare --check-weights`)")
-    group.add_argument("--weights", type=Path, default=None, metavar="FILE",
+    group.add_argument("--weights", type=Path, default=default("weights"), metavar="FILE",
                        help="YAML file with pretrained evaluator paths "
                             "(default: $ANYBENCH_WEIGHTS, else ./weights/)")
     group.add_argument("--metric", dest="metrics", action="append", default=None,
@@ -214,7 +215,7 @@ def add_run_grid(parser: argparse.ArgumentParser, *, single: bool,
         parser.add_argument("--task", type=task_field, required=True,
                             help="a name from `ls tasks` (several, comma-separated, with "
                                  "--protocol suite: one training, one record per task)")
-        parser.add_argument("--seed", type=seed, default=0,
+        parser.add_argument("--seed", type=seed, default=RUN_DEFAULTS["seed"],
                             help="training and sampling seed, an integer in 0..2**32-1")
         return
     parser.add_argument("--methods", type=method_names, default="all" if defaults else None,
@@ -224,16 +225,17 @@ def add_run_grid(parser: argparse.ArgumentParser, *, single: bool,
                         help="comma-separated task names and groups (directed"
                              + (" (default)" if defaults else "")
                              + ", many-to-one, one-to-many, cycles, all), each task once")
-    parser.add_argument("--seeds", type=seed_list, default="0" if defaults else None,
+    seeds = str(RUN_DEFAULTS["seed"])
+    parser.add_argument("--seeds", type=seed_list, default=seeds if defaults else None,
                         help="comma-separated seeds, each once, integers in 0..2**32-1"
-                             + (" (default: 0)" if defaults else ""))
+                             + (f" (default: {seeds})" if defaults else ""))
 
 
 def add_output(parser: argparse.ArgumentParser, *, results_help: str,
                results_default: Path | None = DEFAULT_RESULTS) -> None:
     parser.add_argument("--results", type=Path, default=results_default, help=results_help)
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    parser.add_argument("--logger", default="csv",
+    parser.add_argument("--logger", default=RUN_DEFAULTS["logger"],
                         help=f"{' or '.join(LOGGERS)}: the training log every run keeps "
                              "(Lightning's CSVLogger, default), or TensorBoard's as well "
                              "(needs `pip install tensorboard`)")

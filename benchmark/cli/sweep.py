@@ -17,7 +17,11 @@ from benchmark.cli.arguments import (
 )
 from benchmark.cli.command import Command
 from benchmark.core import exit_codes
-from benchmark.sweep.settings import EXECUTORS
+from benchmark.sweep.settings import EXECUTORS, SlurmResources
+
+SLURM_DEFAULTS = SlurmResources()
+"""What each SLURM job asks for unless a ``--slurm-*`` flag says otherwise (the dataclass's
+own defaults, read rather than written again)."""
 
 
 class SweepCommand(Command):
@@ -38,17 +42,25 @@ class SweepCommand(Command):
                                   "SLURM job array through submitit (submits and returns)")
         cluster.add_argument("--dry-run", action="store_true",
                              help="print the runs or jobs that would start, start nothing")
-        cluster.add_argument("--slurm-partition", default=None, help="partition to submit to")
-        cluster.add_argument("--slurm-time", type=positive_int, default=60, metavar="MINUTES",
-                             help="wall-clock limit of each job, submitit-local's too (default 60)")
-        cluster.add_argument("--slurm-gpus-per-node", type=int, default=0, metavar="N",
-                             help="GPUs per node for each job (default 0)")
-        cluster.add_argument("--slurm-cpus-per-task", type=positive_int, default=2, metavar="N",
-                             help="CPUs per task (one task per device; default 2)")
-        cluster.add_argument("--slurm-mem", type=float, default=None, metavar="GB",
+        slurm = SLURM_DEFAULTS
+        cluster.add_argument("--slurm-partition", default=slurm.partition,
+                             help="partition to submit to")
+        cluster.add_argument("--slurm-time", type=positive_int, default=slurm.time_min,
+                             metavar="MINUTES", help="wall-clock limit of each job, "
+                             f"submitit-local's too (default {slurm.time_min})")
+        cluster.add_argument("--slurm-gpus-per-node", type=int, default=slurm.gpus_per_node,
+                             metavar="N",
+                             help=f"GPUs per node for each job (default {slurm.gpus_per_node})")
+        cluster.add_argument("--slurm-cpus-per-task", type=positive_int,
+                             default=slurm.cpus_per_task, metavar="N",
+                             help="CPUs per task (one task per device; default "
+                                  f"{slurm.cpus_per_task})")
+        cluster.add_argument("--slurm-mem", type=float, default=slurm.mem_gb, metavar="GB",
                              help="memory per node in GB (default: the partition's)")
-        cluster.add_argument("--slurm-array-parallelism", type=positive_int, default=16,
-                             metavar="N", help="jobs of the array running at once (default 16)")
+        cluster.add_argument("--slurm-array-parallelism", type=positive_int,
+                             default=slurm.array_parallelism, metavar="N",
+                             help="jobs of the array running at once (default "
+                                  f"{slurm.array_parallelism})")
 
     def __call__(self, args: argparse.Namespace) -> int:
         from benchmark.results.folder import prepare
@@ -56,7 +68,7 @@ class SweepCommand(Command):
         prepare(args.results)  # first (no torch import yet): a bad --results fails at once
         from benchmark.results.summary import sweep_table
         from benchmark.sweep.planning import completed_records, plan, run_sweep
-        from benchmark.sweep.settings import JOBS_FOLDER, SlurmResources
+        from benchmark.sweep.settings import JOBS_FOLDER
 
         configs, refused = plan(
             args.methods, args.tasks, args.seeds,

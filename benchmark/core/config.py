@@ -15,7 +15,7 @@ import math
 import numbers
 import time
 import uuid
-from dataclasses import dataclass, fields, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +60,8 @@ further than the largest of them. A larger value is a typo (``1e30`` trained, sa
 overflowed the Fréchet distance's matrix square root), and NaN or inf is never a scale."""
 
 
-DISTRIBUTED_DEFAULTS: dict[str, Any] = {"accelerator": "auto", "devices": 1, "num_nodes": 1,
-                                        "strategy": "auto", "precision": "32-true"}
-"""How a run trains (Lightning's Trainer arguments) when nothing else is asked: one
-process on one device, float32."""
+DISTRIBUTED_SETTINGS = ("accelerator", "devices", "num_nodes", "strategy", "precision")
+"""The RunConfig fields that say how a run trains (Lightning's Trainer arguments)."""
 
 
 def check_seed(seed: object) -> int:
@@ -226,3 +224,13 @@ class RunConfig:
                 value = list(value)
             plain[field.name] = value
         return plain
+
+
+RUN_DEFAULTS: dict[str, Any] = {field.name: field.default for field in fields(RunConfig)
+                                if field.default is not MISSING}
+"""Every RunConfig field's default, read from the dataclass: what the CLI's flags default
+to (benchmark/cli/arguments.py), so that no default is written twice."""
+
+DISTRIBUTED_DEFAULTS: dict[str, Any] = {name: RUN_DEFAULTS[name] for name in DISTRIBUTED_SETTINGS}
+"""How a run trains when nothing else is asked (the RunConfig defaults of
+:data:`DISTRIBUTED_SETTINGS`): one process on one device, float32."""

@@ -2,20 +2,25 @@
 
 An entry comes from one of three places, and ``ls`` says which (its ``origin``):
 
-    built-in       ``REGISTRY.add(name, description, load)`` in this repository
+    built-in       ``REGISTRY.add(name, "module:attribute", description)`` in this
+                   repository (or a callable returning the object instead of the string)
     entry point    an installed package's ``[project.entry-points."anybench.<kind>s"]``
                    table (``name = "module:attribute"``), found when the registry is
                    first listed or searched
     file           a name written ``path/to/file.py:Attribute``: the file is imported as
                    a module and the attribute taken from it, when that name is asked for
 
-Entries load lazily: heavy modules (torch) are imported only when an entry is used.
+Entries load lazily: a target's module, and heavy modules it imports (torch), is imported
+only when the entry is used. A registry made with ``describe`` (metrics: a spec's own
+``description``) reads an entry's description from its loaded object, so an entry
+registered without one is described in one place only.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+import importlib
 import importlib.util
 import sys
 from collections.abc import Callable, Iterator
@@ -86,14 +91,46 @@ def load_from_file(spec: str, kind: str) -> object:
     return getattr(module, attribute)
 
 
+def _split_target(target: str) -> tuple[str, str]:
+    """``(module, attribute)`` of ``"module:attribute"``; a ValueError for anything else."""
+    module, separator, attribute = target.partition(":")
+    if not separator or not module or not attribute or ":" in attribute:
+        raise ValueError(f"a registry target reads 'module:attribute', got '{target}'")
+    return module, attribute
+
+
+def load_target(target: str) -> object:
+    """The attribute named after the ``:`` of ``"module:attribute"``, its module imported."""
+    module, attribute = _split_target(target)
+    return getattr(importlib.import_module(module), attribute)
+
+
 @dataclass(frozen=True)
 class Entry(Generic[T]):
-    """A registered object with the one-line description shown by ``ls`` and its origin."""
+    """A registered object: its ``target`` (``"module:attribute"``, or a callable returning
+    the object), the one-line description ``ls`` shows (``None``: ``describe`` of the loaded
+    object) and its origin."""
 
     name: str
-    description: str
-    load: Callable[[], T]
+    target: str | Callable[[], T]
+    summary: str | None = None
     origin: str = BUILT_IN
+    describe: Callable[[T], str] | None = None
+
+    def load(self) -> T:
+        """The registered object, its module imported now if it was not yet."""
+        if callable(self.target):
+            return self.target()
+        return load_target(self.target)
+
+    @property
+    def description(self) -> str:
+        """The one-line description: ``summary``, else the loaded object's own."""
+        if self.summary is not None:
+            return self.summary
+        if self.describe is None:
+            raise ValueError(f"entry '{self.name}' has neither a description nor a describe")
+        return self.describe(self.load())
 
 
 class Registry(Generic[T]):
@@ -101,20 +138,30 @@ class Registry(Generic[T]):
 
     ``entry_point_group`` is the package metadata group scanned for entries installed by
     other packages (``anybench.methods``, ...). A name written ``path/to/file.py:Name``
-    loads ``Name`` from that file.
+    loads ``Name`` from that file. ``describe`` gives the description of an entry added
+    without one, from its loaded object.
     """
 
-    def __init__(self, kind: str, entry_point_group: str | None = None) -> None:
+    def __init__(self, kind: str, entry_point_group: str | None = None,
+                 describe: Callable[[T], str] | None = None) -> None:
         self.kind = kind
         self.entry_point_group = entry_point_group
+        self.describe = describe
         self._entries: dict[str, Entry[T]] = {}
         self._scanned = entry_point_group is None
 
-    def add(self, name: str, description: str, load: Callable[[], T],
+    def add(self, name: str, target: str | Callable[[], T], description: str | None = None,
             origin: str = BUILT_IN) -> None:
+        """Register ``target`` (``"module:attribute"``, imported when first used, or a
+        callable returning the object) as ``name``. ``description`` may be left out only in
+        a registry that has ``describe``."""
         if name in self._entries:
             raise ValueError(f"{self.kind} '{name}' is registered twice")
-        self._entries[name] = Entry(name, description, load, origin)
+        if description is None and self.describe is None:
+            raise ValueError(f"{self.kind} '{name}' needs a description")
+        if isinstance(target, str):
+            _split_target(target)
+        self._entries[name] = Entry(name, target, description, origin, self.describe)
 
     def _scan_entry_points(self) -> None:
         """Add the entries installed packages declare, once (a built-in name wins)."""
@@ -125,7 +172,7 @@ class Registry(Generic[T]):
             if point.name in self._entries:
                 continue
             package = point.dist.name if point.dist is not None else "an installed package"
-            self.add(point.name, f"{point.value} (from {package})", point.load,
+            self.add(point.name, point.load, f"{point.value} (from {package})",
                      origin=f"entry point of {package}")
 
     def names(self) -> list[str]:
@@ -135,8 +182,8 @@ class Registry(Generic[T]):
     def entry(self, name: str) -> Entry[T]:
         """The entry called ``name``; a ``file.py:Name`` loads from that file."""
         if is_plugin_path(name):
-            return Entry(name, f"loaded from {name}",
-                         lambda: load_from_file(name, self.kind), origin=f"file {name}")
+            return Entry(name, lambda: load_from_file(name, self.kind),
+                         f"loaded from {name}", origin=f"file {name}")
         self._scan_entry_points()
         if name not in self._entries:
             raise UserError(f"unknown {self.kind} '{name}': {did_you_mean(name, self.names())} "

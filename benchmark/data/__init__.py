@@ -14,8 +14,7 @@ a folder, recognised by its format (:func:`dataset_choice`):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from importlib import import_module
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,6 @@ from benchmark.data.dataset import SPLITS, Dataset, DatasetFactory
 from benchmark.data.manifest import MANIFEST
 
 DATASETS: Registry[DatasetFactory] = Registry("dataset", "anybench.datasets")
-
-
-def _lazy(module: str, name: str) -> Callable[[], DatasetFactory]:
-    """A loader that imports ``module`` only when the dataset is used."""
-    return lambda: getattr(import_module(module), name)
 
 
 def build_dataset(name: str, settings: Mapping[str, Any]) -> Dataset:
@@ -68,16 +62,16 @@ def dataset_choice(text: str) -> tuple[str, dict[str, Any]]:
 
 DATASETS.add(
     "scenes",
+    "benchmark.data.scenes:Scenes",
     "embedded, procedurally generated shapes rendered as image, caption and sound (offline)",
-    _lazy("benchmark.data.scenes", "Scenes"),
 )
 DATASETS.add(
     "folder",
+    "benchmark.data.folder:MediaFolder",
     "your paired media: --dataset DIR with manifest.jsonl, images, audio, captions, labels",
-    _lazy("benchmark.data.folder", "MediaFolder"),
 )
 DATASETS.add(
     "embeddings",
+    "benchmark.data.embeddings:PrecomputedEmbeddings",
     "your precomputed features: --dataset DIR with manifest.jsonl and {split}.{modality}.npy",
-    _lazy("benchmark.data.embeddings", "PrecomputedEmbeddings"),
 )

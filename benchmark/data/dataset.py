@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from benchmark.core.feature_split import FeatureSplit
+from benchmark.core.hooks import Hooked, abstractmethod
 from benchmark.core.media_split import MediaSplit
 
 SPLITS: tuple[str, ...] = ("train", "test")
@@ -25,10 +26,11 @@ KINDS: tuple[str, ...] = ("media", "embeddings")
 precomputed ``embeddings`` (nothing decodes; only decoder-free metrics apply)."""
 
 
-@runtime_checkable
-class Dataset(Protocol):
+class Dataset(Hooked):
     """A dataset with pairing and label columns, loaded as two splits: :class:`MediaSplit`
-    for ``kind == "media"``, :class:`FeatureSplit` for ``kind == "embeddings"``.
+    for ``kind == "media"``, :class:`FeatureSplit` for ``kind == "embeddings"``. Every
+    dataset subclasses it and defines its hooks (``name`` and ``kind`` may be plain class
+    attributes).
 
     ``train`` items may lack any modality (``present``); ``test`` items should hold every
     modality the tasks run on need (the harness checks per task). Each split's
@@ -37,27 +39,36 @@ class Dataset(Protocol):
     judges are trained on and scored with; a dataset may have none.
     """
 
-    kind: str
-    """One of :data:`KINDS`. A dataset of ``embeddings`` also has ``embedding_dims() ->
-    {modality: width}``, read without loading the arrays (methods are sized from it)."""
+    hooks_doc = "benchmark/data/dataset.py"
 
     @property
+    @abstractmethod
+    def kind(self) -> str:
+        """One of :data:`KINDS`. A dataset of ``embeddings`` also has ``embedding_dims() ->
+        {modality: width}``, read without loading the arrays (methods are sized from it)."""
+
+    @property
+    @abstractmethod
     def name(self) -> str:
         """The registered name; run records say ``<name>:<profile>``."""
 
     @property
+    @abstractmethod
     def version(self) -> str:
         """The version of the data, named by the evaluators trained on it: ``judge:<version>``,
         ``contrastive-judge:<version>``, ``backbone:<version>`` (e.g. ``scenes-v1``)."""
 
+    @abstractmethod
     def settings(self) -> dict[str, Any]:
         """Every setting, defaults included: the keyword arguments that rebuild this dataset
         from its factory (kept in each run record)."""
 
+    @abstractmethod
     def key(self) -> str:
         """A content hash of everything that changes the loaded data; the cache of the data
         and of everything computed from it (backbones, judges, embeddings) is keyed by it."""
 
+    @abstractmethod
     def load(self, progress: bool = True) -> dict[str, MediaSplit] | dict[str, FeatureSplit]:
         """``{"train": ..., "test": ...}``, the same arrays on every call (cached as needed)."""
 

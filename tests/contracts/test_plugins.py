@@ -94,7 +94,7 @@ def test_installed_packages_register_through_entry_points(example_file, monkeypa
         "[anybench.methods]\nlinear_map = my_methods.linear_map:LinearMap\n")
     monkeypatch.syspath_prepend(str(site))
     registry: Registry[type] = Registry("method", "anybench.methods")
-    registry.add("flowbind", "built in", lambda: object)
+    registry.add("flowbind", lambda: object, "built in")
     assert registry.names() == ["flowbind", "linear_map"]
     entry = registry.entry("linear_map")
     assert entry.origin == "entry point of my-methods"

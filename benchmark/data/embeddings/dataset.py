@@ -15,7 +15,7 @@ import numpy as np
 from benchmark.core.cache import atomic_path, cache_root, load_or_build, read_part
 from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.modalities import MODALITIES, Modality
-from benchmark.data.dataset import SPLITS
+from benchmark.data.dataset import SPLITS, Dataset
 from benchmark.data.embeddings.example import write_small_example
 from benchmark.data.embeddings.folder import data_files, read_embeddings_folder, read_widths
 from benchmark.data.folder_setting import folder_path, folder_version
@@ -28,7 +28,7 @@ HASH_CHUNK = 1 << 20
 """Bytes read at a time while hashing."""
 
 
-class PrecomputedEmbeddings:
+class PrecomputedEmbeddings(Dataset):
     """The embeddings folder at ``path`` (the one setting): ``PrecomputedEmbeddings(path=
     "data/my-feats")``. An unknown setting is a UserError naming the closest one."""
 

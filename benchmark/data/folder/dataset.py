@@ -13,7 +13,7 @@ import numpy as np
 from benchmark.core.cache import cache_root, load_or_build, read_part
 from benchmark.core.errors import UserError
 from benchmark.core.media_split import MediaSplit
-from benchmark.data.dataset import SPLITS
+from benchmark.data.dataset import SPLITS, Dataset
 from benchmark.data.folder.content import content_key
 from benchmark.data.folder.decoding import MediaShape, decode_media
 from benchmark.data.folder.example import write_example
@@ -27,7 +27,7 @@ FORMAT_VERSION = "folder-v1"
 _SETTINGS = ("path", "image_size", "sample_rate", "duration_s")
 
 
-class MediaFolder:
+class MediaFolder(Dataset):
     """The paired media folder at ``path`` (format: :mod:`benchmark.data.folder`).
 
     ``MediaFolder(path="data/pets", image_size=32, sample_rate=8000, duration_s=0.75)``:

@@ -14,13 +14,13 @@ from benchmark.core.cache import atomic_path, cache_root, load_or_build, read_pa
 from benchmark.core.errors import UserError
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.registry import did_you_mean
-from benchmark.data.dataset import SPLITS
+from benchmark.data.dataset import SPLITS, Dataset
 from benchmark.data.scenes.config import ATTRIBUTE_NAMES, ATTRIBUTE_SIZES, ScenesConfig
 from benchmark.data.scenes.generation import from_pcm16, generate_split, to_pcm16
 from benchmark.data.scenes.preview import write_preview
 
 
-class Scenes:
+class Scenes(Dataset):
     """The ``scenes`` dataset of one :class:`ScenesConfig`, built from its fields as settings.
 
     ``Scenes(n_train=1200, n_test=100)`` is the smoke profile's; an unknown setting is a
