@@ -1,5 +1,7 @@
-"""The log-mel inverse works in cache-sized blocks: its output must be exactly that of
-solving the whole batch at once (benchmark/core/media/logmel.py)."""
+"""The log-mel inverse works in cache-sized blocks: its output must be that of solving the
+whole batch at once (benchmark/core/media/logmel.py): bit for bit for Griffin-Lim, and to
+float32 rounding for the least squares, whose matrix products some BLAS kernels (OpenBLAS
+on AMD Zen) round differently for a narrow block than for a wide one."""
 
 from __future__ import annotations
 
@@ -41,7 +43,10 @@ def test_power_spectrogram_blocks_equal_one_solve(log_mel_batch, monkeypatch):
     log_mel, log_mels = log_mel_batch
     mel = _mel(log_mel, log_mels)
     monkeypatch.setattr(logmel, "NNLS_COLUMNS", 256)  # 1,184 frames: 4 blocks of 296
-    assert np.array_equal(log_mel.power_spectrogram(mel), _whole_batch_power(log_mel, mel))
+    whole = _whole_batch_power(log_mel, mel)
+    # measured on Zen: at most 1.6e-6 of the largest power; a wrong block is off by O(1)
+    np.testing.assert_allclose(log_mel.power_spectrogram(mel), whole, rtol=0,
+                               atol=1e-5 * np.abs(whole).max())
 
 
 def test_griffin_lim_blocks_equal_one_call(log_mel_batch, monkeypatch):

@@ -15,7 +15,9 @@ with it and 0.10 with 100 batched projected-gradient steps (6 ms per clip).
 
 Both steps work through the clips in cache-sized blocks (``NNLS_COLUMNS`` frames,
 ``GRIFFIN_LIM_CLIPS`` clips): every frame and every clip is solved independently, so the
-output is bit-for-bit that of one call on the whole batch, in 0.59x (NNLS) and 0.61x
+output is that of one call on the whole batch (bit for bit on the Intel reference CPU; to
+float32 rounding where the BLAS rounds a product by its width, as OpenBLAS on AMD Zen
+does), in 0.59x (NNLS) and 0.61x
 (Griffin-Lim) of the time on one core (1,000 clips: 10.1 -> 5.9 s and 10.8 -> 6.6 s).
 
 Griffin-Lim runs 16 iterations. Measured on the scenes test clips against 32: oracle
