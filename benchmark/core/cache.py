@@ -19,6 +19,7 @@ import os
 import pickle
 import sys
 import tempfile
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -82,6 +83,17 @@ def config_hash(*parts: Any, length: int = 12) -> str:
     plain = [asdict(p) if is_dataclass(p) and not isinstance(p, type) else p for p in parts]
     blob = json.dumps(plain, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:length]
+
+
+def scratch_folder(final: Path) -> Path:
+    """A new, empty folder beside ``final`` (``.<name>.<random>.tmp``) to build a folder in
+    before it is renamed into place: made with the permissions the umask gives a plain
+    ``mkdir`` (unlike :func:`tempfile.mkdtemp`'s 0700), so the published folder is as
+    readable as the files in it."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    scratch = final.parent / f".{final.name}.{uuid.uuid4().hex[:12]}.tmp"
+    scratch.mkdir()
+    return scratch
 
 
 @contextmanager

@@ -26,10 +26,10 @@ report never leaves a half-written folder behind.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmark.core.cache import scratch_folder
 from benchmark.core.errors import UserError
 from benchmark.report.aggregate import non_finite_values, results_frame
 from benchmark.report.collection import load_collection, setting
@@ -96,8 +96,7 @@ def write_report(results_dir: Path, out_dir: Path, claims_path: Path | None = No
     training = collect_loss_curves(records, results_dir)
     problems = collection.problems() + non_finite_values(results) + training.problems()
     checks = [table for table in [still_falling_table(training)] if table is not None]
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    building = scratch_folder(out_dir)
     try:
         intro = [f"# {title}", "", f"{len(records)} runs from `{results_dir}`.", ""]
         intro += [f"Not in this report: {p}" for p in problems] + ([""] if problems else [])

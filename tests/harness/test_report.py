@@ -1,5 +1,7 @@
 """Reports from run records: tables, CSV, plots, page; honest bolding; what is missing."""
 
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -108,6 +110,17 @@ def test_the_report_regenerates_byte_for_byte(results, tmp_path):
         assert (first.folder / name).read_bytes() == (second.folder / name).read_bytes()
     again = write_report(results, tmp_path / "one")  # over an existing report
     assert (again.folder / "table.md").read_bytes() == (second.folder / "table.md").read_bytes()
+
+
+def test_the_report_folder_follows_the_umask_like_its_files(results, tmp_path):
+    """Before: the folder was tempfile.mkdtemp's, 0700 whatever the umask."""
+    before = os.umask(0o022)
+    try:
+        report = write_report(results, tmp_path / "out")
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE(report.folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((report.folder / "table.md").stat().st_mode) == 0o644
 
 
 @pytest.mark.parametrize("name", ["example-suite"])

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 from numpy.lib.format import open_memmap
 from tqdm import tqdm
 
+from benchmark.core.cache import scratch_folder
 from benchmark.core.errors import UserError
 from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.modalities import MODALITIES, Modality
@@ -224,9 +224,7 @@ def write_embeddings_folder(out: Path, splits: Mapping[str, FeatureSplit],
     columns = next(iter(splits.values())).attribute_names if splits else ()
     sizes = next(iter(splits.values())).attribute_sizes if splits else ()
     values = label_values or {c: list(range(size)) for c, size in zip(columns, sizes, strict=True)}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scratch = out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.tmp"
-    scratch.mkdir()  # unlike tempfile.mkdtemp, with the permissions the umask gives
+    scratch = scratch_folder(out)
     try:
         with (scratch / MANIFEST).open("w", encoding="utf-8") as manifest:
             for split in (s for s in SPLITS if s in splits):
