@@ -45,6 +45,7 @@ from typing import Any, ClassVar, NamedTuple
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
+from torch.optim.lr_scheduler import LRScheduler
 
 from benchmark.core.errors import NonFiniteOutput, UserError
 from benchmark.core.hooks import Hooked, abstractmethod
@@ -235,6 +236,8 @@ class AnyToAnyMethod(pl.LightningModule, Hooked):
         self.save_hyperparameters()
         #: Training batches skipped because ``has_signal`` was False (for the run record).
         self.skipped_batches = 0
+        #: Whether the last training batch was skipped (the schedule then does not step).
+        self._skipped_last_batch = False
         self.config = self.resolve_config(preset, overrides)
         self.dims = self.check_dims(dims)
         if tasks is None:
@@ -304,8 +307,10 @@ class AnyToAnyMethod(pl.LightningModule, Hooked):
 
         A batch without signal (:meth:`has_signal`) returns ``None``. Lightning's automatic
         optimisation (2.6) then runs no backward pass, and the optimiser step it still
-        calls changes nothing (every gradient was set to ``None``), but the batch counts
-        as a global step and advances the learning-rate schedule. It is counted in
+        calls changes nothing (every gradient was set to ``None``); the batch counts as a
+        global step (what a steps budget reads) but leaves the learning-rate schedule where
+        it was (:meth:`lr_scheduler_step`, as the official FlowBind loop, which skips such
+        a batch before its scheduler step). It is counted in
         ``skipped_batches`` and logged as ``train/skipped_batches``. A NaN or infinite
         loss raises :class:`NonFiniteOutput` naming the step: the run fails there instead
         of training on with NaN weights.
@@ -323,6 +328,7 @@ class AnyToAnyMethod(pl.LightningModule, Hooked):
             if anywhere and not has_signal:
                 return sum(p.sum() for p in self.parameters() if p.requires_grad) * 0.0
             has_signal = anywhere
+        self._skipped_last_batch = not has_signal
         if not has_signal:
             self.skipped_batches += 1
             log.info("%s skipped training batch %d: no row it learns from (%d skipped so far)",
@@ -337,6 +343,17 @@ class AnyToAnyMethod(pl.LightningModule, Hooked):
         for name, value in objective.terms.items():
             self.log(f"train/{name}", value, batch_size=rows)
         return objective.total
+
+    def lr_scheduler_step(self, scheduler: LRScheduler, metric: Any | None) -> None:
+        """Step the schedule after a batch that trained; after a skipped batch
+        (:meth:`training_step` returned ``None``) the schedule stays where it was, so the
+        warm-up multiplier counts the optimiser steps actually taken."""
+        if self._skipped_last_batch:
+            return
+        if metric is None:
+            scheduler.step()
+        else:
+            scheduler.step(metric)
 
     def transfer_batch_to_device(self, batch: Batch, device: torch.device,
                                  dataloader_idx: int) -> Batch:

@@ -190,6 +190,20 @@ def test_batches_without_signal_are_skipped_and_counted(
     assert trainer.global_step == len(batches)
 
 
+def test_a_skipped_batch_does_not_advance_the_learning_rate_warm_up() -> None:
+    """Before: each skipped batch stepped the warm-up schedule as if it had trained."""
+    torch.manual_seed(0)
+    model = FlowBind({m: DIM for m in MODALITIES}, preset="tiny")
+    warmup = model.config.warmup_steps
+    assert warmup > 4  # else the rate would be the same either way
+    batches = [partially_paired_batch(n=6, dim=DIM, seed=s, patterns=NOTHING) for s in (1, 2)]
+    trainer = fit(model, [*batches, partially_paired_batch(n=6, dim=DIM, seed=3)])
+    assert model.skipped_batches == 2 and trainer.global_step == 3
+    # one optimiser step taken: the multiplier is (1 + 1) / warmup, not (3 + 1) / warmup
+    learning_rate = trainer.optimizers[0].param_groups[0]["lr"]
+    assert learning_rate == pytest.approx(model.config.lr * 2 / warmup)
+
+
 @pytest.mark.parametrize("name", sorted(LEARNS_FROM_SINGLES))
 @pytest.mark.parametrize("patterns", [SINGLES, NOTHING, MIXED])
 def test_has_signal_is_false_exactly_when_the_objective_has_nothing(
