@@ -33,7 +33,7 @@ class SweepCommand(Command):
         add_run_settings(parser)
         add_distributed_settings(parser)
         parser.add_argument("--jobs", type=positive_int, default=1,
-                            help="runs at a time, each with cpu_count/jobs threads")
+                            help="runs at a time, each with (usable CPUs)/jobs threads")
         add_output(parser, results_help="folder of RunRecords (resumes from the ok ones there)")
         cluster = parser.add_argument_group("executors (benchmark/sweep/cluster.py)")
         cluster.add_argument("--executor", default="local", choices=EXECUTORS,

@@ -10,8 +10,9 @@ suite`` one per (method, seed), writing the records of all of that group's missi
 benchmark/sweep/groups.py) and hands the groups to one executor:
 
 - ``local`` (benchmark/sweep/local.py): each group its own ``python -m benchmark run``
-  process, ``jobs`` at a time, each with ``cpu_count // jobs`` threads (or the thread
-  count a drift check's baseline was made with);
+  process, ``jobs`` at a time, each with ``usable CPUs // jobs`` threads (the CPUs the
+  affinity mask allows, benchmark/core/threads.py; or the thread count a drift check's
+  baseline was made with);
 - ``submitit-local`` and ``slurm`` (benchmark/sweep/cluster.py): each group a submitit job.
 
 Every executor claims a group's runs before it starts them (a run claimed by another

@@ -46,3 +46,18 @@ def test_a_sweep_shares_the_usable_cpus_among_its_jobs(
     monkeypatch.setattr(sweep, "usable_cpus", lambda: usable)
     monkeypatch.setattr("os.cpu_count", lambda: 64)
     assert sweep.threads_per_run(jobs, given) == expected
+
+
+def test_a_sweep_and_a_folder_decode_count_the_cpus_the_affinity_allows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sweep's threads per run and the decoding workers use the CPUs a run may use (its
+    affinity mask, as under ``taskset`` or a container's share), not the machine's count."""
+    from benchmark.data.folder.decoding import MAX_WORKERS, WORKERS_ENV, worker_count
+    from benchmark.sweep.planning import threads_per_run
+
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 64)
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    assert threads_per_run(jobs=2) == 2
+    assert worker_count() == min(4, MAX_WORKERS)

@@ -29,6 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmark.core.errors import UserError
+from benchmark.core.threads import usable_cpus
 from benchmark.data.folder.audio import conform_audio, read_audio
 from benchmark.data.folder.image import load_image
 from benchmark.data.folder.problems import BAD_AUDIO, BAD_IMAGE, EMPTY_AUDIO, raise_first
@@ -103,9 +104,7 @@ def worker_count() -> int:
     """``$ANYBENCH_WORKERS`` if set, else the usable CPUs capped at :data:`MAX_WORKERS`."""
     text = os.environ.get(WORKERS_ENV)
     if text is None:
-        usable = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                  else os.cpu_count() or 1)
-        return max(1, min(usable, MAX_WORKERS))
+        return max(1, min(usable_cpus(), MAX_WORKERS))
     if not text.isdigit() or int(text) < 1:
         raise UserError(f"{WORKERS_ENV}={text!r} is not a positive whole number of worker "
                         "processes")
