@@ -322,13 +322,13 @@ class AnyToAnyMethod(pl.LightningModule, Hooked):
         takes it).
         """
         rows = batch_rows(batch)
-        has_signal = self.has_signal(batch)
+        here = has_signal = self.has_signal(batch)
         if self._trainer is not None and self.trainer.world_size > 1:
-            anywhere = self.trainer.strategy.reduce_boolean_decision(has_signal, all=False)
-            if anywhere and not has_signal:
-                return sum(p.sum() for p in self.parameters() if p.requires_grad) * 0.0
-            has_signal = anywhere
+            has_signal = self.trainer.strategy.reduce_boolean_decision(here, all=False)
+        # every process steps the schedule alike: a batch is skipped only if skipped everywhere
         self._skipped_last_batch = not has_signal
+        if has_signal and not here:
+            return sum(p.sum() for p in self.parameters() if p.requires_grad) * 0.0
         if not has_signal:
             self.skipped_batches += 1
             log.info("%s skipped training batch %d: no row it learns from (%d skipped so far)",
