@@ -44,7 +44,13 @@ from benchmark.core import exit_codes
 from benchmark.core.config import RunConfig
 from benchmark.results.claims import CLAIMS_FOLDER, try_claim
 from benchmark.results.folder import prepare
-from benchmark.results.records import RunRecord, write_per_sample, write_record, write_samples
+from benchmark.results.records import (
+    REFERENCES_FOLDER,
+    RunRecord,
+    write_per_sample,
+    write_record,
+    write_samples,
+)
 from benchmark.results.staging import STAGING_FOLDER
 from benchmark.sweep import local
 from support.paths import PLUGINS, ROOT
@@ -194,17 +200,21 @@ def assert_records_whole(folder: Path, damaged: Collection[Path] = ()) -> list[R
 def assert_sound(folder: Path, damaged: Collection[Path] = ()) -> list[RunRecord]:
     """:func:`assert_records_whole`, and nothing visible (hidden: the staging and claims
     folders) lacks its record: no ``.npz`` file, log folder or other file but the sweep's
-    plan. Returns the records."""
+    plan and the folder's shared reference rows (``references/``, written by content, not
+    staged: benchmark/results/records.py). Returns the records."""
     records = assert_records_whole(folder, damaged)
     owned = {"sweep-plan.jsonl", *(path.name for path in damaged)}
     logs = set()
     for record in records:
         owned.update(filter(None, [f"{record.run_id}.json", record.per_sample_file,
-                                   record.samples_file]))
+                                   record.samples_file, record.features_file]))
         if record.training_log:
             logs.add(Path(record.training_log).parent.name)
+        for entry in (record.features or {}).values():
+            assert (folder / entry["reference"]).is_file(), entry
     visible = {path.name for path in folder.iterdir() if not path.name.startswith(".")}
-    assert visible - {"logs"} <= owned, f"files without their record: {visible - owned}"
+    assert visible - {"logs", REFERENCES_FOLDER} <= owned, \
+        f"files without their record: {visible - owned}"
     log_folders = {path.name for path in (folder / "logs").glob("*")}
     assert log_folders <= logs, f"training logs without their record: {log_folders - logs}"
     return records
