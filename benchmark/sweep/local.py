@@ -9,6 +9,12 @@ that fails writes its own ``failed`` record (exit status 3, benchmark/core/exit_
 the executor writes it when the process could not: a user error (status 2, its one-line
 message), a kill by a signal (out of memory) or any other status. Interrupting the sweep
 (Ctrl-C, SIGINT or SIGTERM) stops the runs in flight without a record.
+
+A run process writes its stderr (stage lines, warnings, the error the executor records)
+to a file with no name in the results folder, which the executor reads once the process
+has ended; its stdout is discarded. Neither is a pipe to the sweep, so a sweep killed with
+``kill -9`` leaves its runs in flight to finish and publish their records (a pipe with no
+reader would kill a run with BrokenPipeError at its next line of output).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -99,16 +106,21 @@ class LocalExecutor:
         with claimed_group(group) as (result, held):
             if not result.ran:
                 return result
-            with self._lock:
-                if self._stop.is_set():
-                    result.ran = []
-                    return result
-                process = subprocess.Popen(
-                    run_command(result.ran), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                    text=True, env={**self._env, **handed_down(held)},
-                    pass_fds=[claim.fd for claim in held])
-                self._running.add(process)
-            _, stderr = process.communicate()
+            # the run's stderr: a file with no name (gone once both processes closed it),
+            # never a pipe, which would kill the run at its next line once the sweep is dead
+            with tempfile.TemporaryFile(dir=result.ran[0].results_dir) as output:
+                with self._lock:
+                    if self._stop.is_set():
+                        result.ran = []
+                        return result
+                    process = subprocess.Popen(
+                        run_command(result.ran), stdout=subprocess.DEVNULL, stderr=output,
+                        env={**self._env, **handed_down(held)},
+                        pass_fds=[claim.fd for claim in held])
+                    self._running.add(process)
+                process.wait()
+                output.seek(0)
+                stderr = output.read().decode(errors="replace")
             with self._lock:
                 self._running.discard(process)
             result.code = process.returncode

@@ -393,6 +393,55 @@ def test_a_sweep_killed_midway_then_run_again_makes_only_the_missing_runs(start,
     assert_unchanged(folder, completed)
 
 
+SWEEP_WHOSE_RUN_WAITS = """
+import sys
+from benchmark.sweep import local
+from benchmark.cli import main
+
+# the sweep starts its run as python -c RUN ...: the run writes the file sys.argv[1] when it
+# is about to train, then waits for the sweep to die before it goes on
+RUN = '''
+import os, sys, time
+from pathlib import Path
+from benchmark.run import pipeline
+from benchmark.cli import main
+
+train, sweep = pipeline.train_method, os.getppid()
+
+def train_once_the_sweep_is_dead(*args, **kwargs):
+    Path(sys.argv[1]).write_text(str(os.getpid()))
+    while os.getppid() == sweep:
+        time.sleep(0.05)
+    return train(*args, **kwargs)
+
+pipeline.train_method = train_once_the_sweep_is_dead
+sys.exit(main(sys.argv[2:]))
+'''
+command = local.run_command
+local.run_command = lambda group: [sys.executable, "-c", RUN, sys.argv[1],
+                                   *command(group)[3:]]
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.slow  # one run: about 20 s
+def test_the_run_in_flight_of_a_sweep_killed_with_kill_9_still_writes_its_record(start,
+                                                                                  tmp_path):
+    """Before: the run's stderr was a pipe to the sweep, and the run's next line of output
+    after the sweep died (``[anybench] training ...``) raised BrokenPipeError: the run was
+    lost. Here the run waits for the sweep's death before it trains and prints on."""
+    folder, waiting = tmp_path / "runs", tmp_path / "the-run-waits"
+    sweep = start(waiting, *SWEEP, "--seeds", "0", "--results", folder,
+                  code=SWEEP_WHOSE_RUN_WAITS)
+    wait_for(waiting.exists, "the sweep's run to reach its training")
+    sweep.kill()
+    wait_for(lambda: claims_free(folder), "the run in flight to end")
+
+    (record,) = assert_sound(folder)
+    assert (record.seed, record.status) == (0, "ok"), record.error
+    assert_cleaned_up(folder)
+
+
 # --------------------------------------------------------------------------- concurrency
 
 
