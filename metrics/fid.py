@@ -12,8 +12,12 @@ embedded image judge or Inception-V3). On them:
           on ``num_subsets`` random subsets of size m = min(n_g, n_r, max_subset_size)
 
 Both are biased in n (KID's expectation is not, but its spread is), so values are
-compared at equal n only; each MetricValue records n = number of generated items and no
-interval. KID can be slightly negative when the two sets match.
+compared at equal n only; each MetricValue records n = number of generated items. FID's
+95% interval is metrics/frechet.py's; KID's is KID +- 1.96 se, where se is the standard
+deviation of KID over :data:`KID_RESAMPLES` bootstrap draws of the n items (generated item
+i drawn with its reference item i, :func:`kid_from_features`), given when the two sets
+have the same n (the one-subset case). KID can be slightly negative when the two sets
+match, so its interval is not floored at 0.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ import numpy as np
 
 from metrics.frechet import frechet_from_features, frechet_metric
 from metrics.spec import MetricInputs, MetricSpec
-from metrics.value import MetricValue
+from metrics.value import MetricValue, intervals_wanted
+
+KID_RESAMPLES = 100
+"""Bootstrap draws behind KID's interval (as many as FID's)."""
 
 
 def fid(generated_features: np.ndarray, reference_features: np.ndarray,
@@ -45,7 +52,8 @@ def kid(
     draw gives the same value (up to float rounding) at 1/num_subsets of the cost.
 
     clean-fid draws the subsets from the global ``np.random``; its state is seeded for the
-    call and restored afterwards, so callers' random streams are untouched.
+    call and restored afterwards, so callers' random streams are untouched. The interval
+    (module doc) comes from its own stream seeded with ``seed``, so it moves no value.
     """
     from cleanfid.fid import kernel_distance  # imports torch
 
@@ -61,8 +69,14 @@ def kid(
         )
     finally:
         np.random.set_state(saved)
-    return MetricValue(value, n=len(generated_features),
-                       features=(np.asarray(generated_features), np.asarray(reference_features)))
+    features = (np.asarray(generated_features), np.asarray(reference_features))
+    if num_subsets > 1 or not intervals_wanted():
+        return MetricValue(value, n=len(generated_features), features=features)
+    n = len(generated_features)
+    draws = np.random.default_rng(seed).integers(0, n, size=(KID_RESAMPLES, n))
+    half_width = 1.96 * float(kid_from_features(*features, draws).std(ddof=1))
+    return MetricValue(value, n=n, ci_low=value - half_width, ci_high=value + half_width,
+                       features=features)
 
 
 def kid_from_features(generated_features: np.ndarray, reference_features: np.ndarray,

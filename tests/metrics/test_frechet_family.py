@@ -191,6 +191,20 @@ def test_kid_of_equal_whole_sets_takes_one_draw_and_matches_clean_fid_defaults()
     assert kid(generated, reference).value == pytest.approx(expected, rel=1e-9)
 
 
+def test_kid_of_equal_whole_sets_has_a_bootstrap_interval_that_narrows_with_n():
+    # KID +- 1.96 se over item draws: seeded, around the value, narrower with 4x the items;
+    # none where clean-fid averages random subsets (sets of unequal size), as before.
+    rng = np.random.default_rng(5)
+    generated, reference = rng.standard_normal((800, 16)), 0.3 + rng.standard_normal((800, 16))
+    small, large = kid(generated[:200], reference[:200]), kid(generated, reference)
+    for metric in (small, large):
+        assert metric.ci_low < metric.value < metric.ci_high
+        assert metric.value - metric.ci_low == pytest.approx(metric.ci_high - metric.value)
+    assert large.ci_high - large.ci_low < 0.75 * (small.ci_high - small.ci_low)
+    assert kid(generated[:200], reference[:200]) == small
+    assert kid(generated[:200], reference[:300]).ci_low is None
+
+
 def test_kid_is_seeded_and_leaves_the_global_rng_alone(feature_sets):
     generated, reference = feature_sets
     np.random.seed(123)
