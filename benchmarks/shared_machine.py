@@ -15,7 +15,11 @@ cores for a spin loop and half of them for another run, so a run should keep rou
 fraction of its quiet throughput; the script prints the fraction it keeps.
 
     python benchmarks/shared_machine.py [--samples 64000] [--neighbours run,spin]
-        [--env OMP_WAIT_POLICY=ACTIVE]   # measure under other environment settings too
+        [--env OMP_WAIT_POLICY=PASSIVE]   # measure under other environment settings too
+        [--threads auto]                  # and with other ``run --threads`` values
+
+Both processes of a measurement run the same command (a ``--threads auto`` run beside
+another ``--threads auto`` run).
 """
 
 from __future__ import annotations
@@ -33,28 +37,29 @@ from pathlib import Path
 SPIN = "while True: pass"
 
 
-def run_command(samples: int, results: Path) -> list[str]:
+def run_command(samples: int, results: Path, extra: list[str]) -> list[str]:
     return [sys.executable, "-m", "benchmark", "run", "--method", "flowbind", "--task",
             "audio2image", "--budget", f"samples={samples}", "--results", str(results),
-            "--no-progress"]
+            "--no-progress", *extra]
 
 
-def measured_throughput(samples: int, env: dict[str, str]) -> tuple[float, int]:
+def measured_throughput(samples: int, env: dict[str, str], extra: list[str]
+                        ) -> tuple[float, int]:
     """Training samples/s of one run, and the torch thread count it recorded."""
     with tempfile.TemporaryDirectory() as results:
-        subprocess.run(run_command(samples, Path(results)), env=env, check=True,
+        subprocess.run(run_command(samples, Path(results), extra), env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         record = json.loads(next(Path(results).glob("*.json")).read_text())
     return record["timing"]["samples_per_s"], record["provenance"]["hardware"]["torch_threads"]
 
 
 @contextmanager
-def neighbour(kind: str, env: dict[str, str]):
+def neighbour(kind: str, env: dict[str, str], extra: list[str]):
     """A second CPU-bound process, busy for the whole block (started a few seconds early so
     that a neighbouring run is already training), then killed."""
     with tempfile.TemporaryDirectory() as results:
         if kind == "run":
-            command, warmup = run_command(10**9, Path(results)), 15.0
+            command, warmup = run_command(10**9, Path(results), extra), 15.0
         else:
             command, warmup = [sys.executable, "-c", SPIN], 1.0
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
@@ -73,21 +78,26 @@ def main() -> None:
     parser.add_argument("--neighbours", default="run,spin")
     parser.add_argument("--env", action="append", default=[],
                         help="NAME=VALUE set for both processes; repeat to measure each")
+    parser.add_argument("--threads", action="append", default=[],
+                        help="a `run --threads` value for both processes; repeat to measure "
+                             "each")
     args = parser.parse_args()
-    settings = [("as shipped", {})] + [(item, dict([item.split("=", 1)])) for item in args.env]
+    settings = ([("as shipped", {}, [])]
+                + [(item, dict([item.split("=", 1)]), []) for item in args.env]
+                + [(f"--threads {item}", {}, ["--threads", item]) for item in args.threads])
     usable = len(os.sched_getaffinity(0))
     print(f"{usable} usable CPUs; FlowBind audio2image, samples={args.samples}\n")
-    print("| environment | neighbour | threads | quiet samples/s | beside samples/s "
+    print("| setting | neighbour | threads (quiet / beside) | quiet samples/s | beside samples/s "
           "| kept |")
     print("|---|---|---:|---:|---:|---:|")
-    for label, extra in settings:
-        env = {**os.environ, **extra, "HF_HUB_OFFLINE": "1"}
-        quiet, threads = measured_throughput(args.samples, env)
+    for label, variables, extra in settings:
+        env = {**os.environ, **variables, "HF_HUB_OFFLINE": "1"}
+        quiet, threads = measured_throughput(args.samples, env, extra)
         for kind in args.neighbours.split(","):
-            with neighbour(kind, env):
-                beside, _ = measured_throughput(args.samples, env)
-            print(f"| {label} | {kind} | {threads} | {quiet:.0f} | {beside:.0f} "
-                  f"| {beside / quiet:.0%} |", flush=True)
+            with neighbour(kind, env, extra):
+                beside, beside_threads = measured_throughput(args.samples, env, extra)
+            print(f"| {label} | {kind} | {threads} / {beside_threads} | {quiet:.0f} "
+                  f"| {beside:.0f} | {beside / quiet:.0%} |", flush=True)
 
 
 if __name__ == "__main__":

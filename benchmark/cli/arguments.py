@@ -48,6 +48,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def thread_request(text: str) -> int | str:
+    """``--threads``: a positive integer or ``auto`` (benchmark/core/threads.py)."""
+    if text == "auto":
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or auto, got '{text}'"
+                                         ) from None
+
+
 def _at_parse_time(check: Callable[[str], T]) -> Callable[[str], T]:
     """``check`` as an argparse type: its UserError becomes argparse's one-line error
     (exit 2), so a bad value is refused before any import of torch or any data work."""

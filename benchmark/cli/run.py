@@ -19,6 +19,7 @@ from benchmark.cli.arguments import (
     add_run_settings,
     distributed_settings,
     run_settings,
+    thread_request,
 )
 from benchmark.cli.command import Command
 from benchmark.core.config import RunConfig
@@ -33,6 +34,11 @@ class RunCommand(Command):
         add_run_settings(parser)
         add_distributed_settings(parser)
         add_output(parser, results_help="folder for the RunRecord JSON (default: results/runs)")
+        parser.add_argument("--threads", type=thread_request, default=None,
+                            help="torch threads: N, or auto (the CPUs idle at the start; "
+                                 "faster beside other work, but the count, and so the last "
+                                 "digits, then depend on the load). Default: "
+                                 "OMP_NUM_THREADS when set, else every usable CPU")
 
     def __call__(self, args: argparse.Namespace) -> int:
         from methods import METHODS
@@ -51,7 +57,7 @@ class RunCommand(Command):
         from benchmark.run.in_process import run_in_process
 
         if is_secondary_rank():  # one process of rank 0's training: it claimed the runs
-            return run_in_process(configs)
+            return run_in_process(configs, args.threads)
         prepare(args.results)  # before any work (no torch import yet)
         labels = {config.run_key(): f"{config.method} {config.task.name} seed {config.seed}"
                   for config in configs}
@@ -60,4 +66,4 @@ class RunCommand(Command):
 
             for config in configs:
                 resolve(config)
-            return run_in_process(configs)
+            return run_in_process(configs, args.threads)

@@ -8,7 +8,8 @@ make numbers reproducible:
   with :data:`CACHE_BUILD_THREADS` threads, whoever builds it (a ``run`` on a many-core
   machine, one of a sweep's single-threaded runs, the test suite), so a cold build gives
   the same bytes on any machine of one CPU family;
-- a run computes with the thread count it records (``provenance.hardware.torch_threads``);
+- a run computes with the thread count it records (``provenance.hardware.torch_threads``),
+  which by default depends only on the machine (:func:`run_threads`), never on its load;
   ``check`` re-runs a baseline with the thread count the baseline was made with.
 """
 
@@ -70,21 +71,48 @@ def busy_cpus(window_s: float = 0.25) -> float:
     return usable_cpus() * (busy_after - busy_before) / total if total > 0 else 0.0
 
 
-def run_threads() -> tuple[int, str]:
-    """Torch threads for a ``run`` and why: ``OMP_NUM_THREADS`` when set (a sweep sets it
-    for its runs; ``check`` the baseline's count); otherwise the usable CPUs that are not
-    busy when the run starts, at least one.
+AUTO = "auto"
+"""The ``--threads`` value that picks the count from the load at the start (opt-in)."""
 
-    Why not always every CPU: torch's OpenMP threads meet at a barrier after every parallel
-    operation, and a thread that has to share its CPU with another process makes all of
-    them wait there, so a 2-thread run beside one other busy process on 2 CPUs ran at 13%
-    of its quiet speed, and at 97% with one thread (``benchmarks/shared_machine.py``).
-    The thread count changes the last bits of results and every record keeps it
-    (``provenance.hardware.torch_threads``): set ``OMP_NUM_THREADS`` to reproduce a record.
+_chosen: str | None = None
+
+
+def run_threads(request: int | str | None = None) -> tuple[int, str]:
+    """Torch threads for a ``run`` and why, by the first rule that applies:
+
+    1. ``request`` (``run --threads N``) a positive integer: N;
+    2. ``request`` :data:`AUTO` (``run --threads auto``): the usable CPUs that are not busy
+       when the run starts, at least one;
+    3. ``OMP_NUM_THREADS`` when set (a sweep sets it for its runs, ``check`` to the
+       baseline's count, ``make demo`` to 2);
+    4. otherwise every usable CPU.
+
+    The default depends only on the machine (its usable CPUs), never on what else runs:
+    the thread count changes the last bits of every result, and the same command on the
+    same machine must give the same numbers. Rule 2 trades that for speed on a busy
+    machine: torch's OpenMP threads meet at a barrier after every parallel operation, so
+    a thread that shares its CPU with another process holds up the others
+    (``benchmarks/shared_machine.py`` measures both). Every record keeps the count and the
+    rule (``provenance.hardware.torch_threads`` and ``torch_threads_from``).
     """
+    global _chosen
     given = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if given.isdigit() and int(given) > 0:
-        return int(given), "OMP_NUM_THREADS"
-    usable, busy = usable_cpus(), busy_cpus()
-    threads = max(1, usable - round(busy))
-    return threads, f"{usable} usable CPUs, {busy:.1f} busy at start"
+    if isinstance(request, int):
+        count, why = request, "--threads"
+    elif request == AUTO:
+        usable, busy = usable_cpus(), busy_cpus()
+        count = max(1, usable - round(busy))
+        why = f"--threads auto: {usable} usable CPUs, {busy:.1f} busy at start"
+    elif given.isdigit() and int(given) > 0:
+        count, why = int(given), "OMP_NUM_THREADS"
+    else:
+        count = usable_cpus()
+        why = f"{count} usable CPUs"
+    _chosen = why
+    return count, why
+
+
+def chosen_rule() -> str | None:
+    """Why this process computes with its thread count (the last :func:`run_threads`
+    answer's reason; None when it never asked), for the record's provenance."""
+    return _chosen

@@ -23,11 +23,11 @@ FAILED_RECORD_LINES = 20
 """How many of the traceback's last lines a ``failed`` record keeps as its error."""
 
 
-def run_in_process(configs: Sequence[RunConfig]) -> int:
-    """Run ``configs`` (one training) with :func:`run_threads` torch threads and print each
-    record; when the run raises anything but a UserError or an interrupt, print the
-    traceback, write a ``failed`` record per config with its last lines (not from a
-    secondary rank: rank 0 writes them), and return RUN_FAILED."""
+def run_in_process(configs: Sequence[RunConfig], threads: int | str | None = None) -> int:
+    """Run ``configs`` (one training) with :func:`run_threads` torch threads (``threads``:
+    ``run --threads``) and print each record; when the run raises anything but a UserError
+    or an interrupt, print the traceback, write a ``failed`` record per config with its
+    last lines (not from a secondary rank: rank 0 writes them), and return RUN_FAILED."""
     import torch
 
     from benchmark.core.progress import stage
@@ -38,14 +38,14 @@ def run_in_process(configs: Sequence[RunConfig]) -> int:
     from benchmark.run.pipeline import run_tasks
     from benchmark.run.record import write_failed_records
 
-    threads, why = run_threads()
-    threads = threads_per_process(threads, configs[0])
+    count, why = run_threads(threads)
+    threads = threads_per_process(count, configs[0])
     if configs[0].world_size > 1:  # the training's other processes start with this env
         os.environ["OMP_NUM_THREADS"] = str(threads)
     torch.set_num_threads(threads)
     if not is_secondary_rank():
         stage(f"{threads} torch thread{'s' if threads > 1 else ''} per process ({why}; "
-              "OMP_NUM_THREADS=N sets it)")
+              "--threads N or auto sets it)")
     try:
         results = run_tasks(configs)
     except UserError:

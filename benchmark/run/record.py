@@ -225,7 +225,7 @@ def provenance(config_hash: str, load_at_start: list[float] | None = None) -> di
 
     import benchmark
     from benchmark.core.cpu_identity import cpu_identity
-    from benchmark.core.threads import usable_cpus
+    from benchmark.core.threads import chosen_rule, usable_cpus
 
     return {
         "git": _git_state(),
@@ -243,6 +243,7 @@ def provenance(config_hash: str, load_at_start: list[float] | None = None) -> di
             "cpu_count": os.cpu_count(),
             "usable_cpus": usable_cpus(),
             "torch_threads": torch.get_num_threads(),
+            "torch_threads_from": chosen_rule(),
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
             "load_at_start": load_at_start,
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,

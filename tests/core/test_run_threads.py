@@ -1,4 +1,5 @@
-"""A run's thread count: OMP_NUM_THREADS when given, else the CPUs idle at its start."""
+"""A run's thread count: --threads, OMP_NUM_THREADS, else every usable CPU (never the load,
+unless asked for with --threads auto)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,44 @@ from benchmark.core import threads
 def test_omp_num_threads_decides_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert threads.run_threads() == (3, "OMP_NUM_THREADS")
+    assert threads.chosen_rule() == "OMP_NUM_THREADS"
+
+
+@pytest.mark.parametrize("busy", [0.0, 0.9, 2.0])
+def test_by_default_every_usable_cpu_whatever_the_load(
+        monkeypatch: pytest.MonkeyPatch, busy: float) -> None:
+    """Same command, same machine, same count: the load at the start never decides."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(threads, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(threads, "busy_cpus", lambda window_s=0.25: busy)
+    assert threads.run_threads() == (2, "2 usable CPUs")
 
 
 @pytest.mark.parametrize(("usable", "busy", "expected"),
                          [(2, 0.1, 2), (2, 0.9, 1), (2, 2.0, 1), (8, 2.6, 5)])
-def test_otherwise_the_usable_cpus_not_busy_and_at_least_one(
+def test_auto_takes_the_usable_cpus_not_busy_and_at_least_one(
         monkeypatch: pytest.MonkeyPatch, usable: int, busy: float, expected: int) -> None:
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")  # asked for auto: the load decides
     monkeypatch.setattr(threads, "usable_cpus", lambda: usable)
     monkeypatch.setattr(threads, "busy_cpus", lambda window_s=0.25: busy)
-    count, why = threads.run_threads()
-    assert count == expected and f"{usable} usable CPUs" in why
+    count, why = threads.run_threads(threads.AUTO)
+    assert count == expected and why.startswith(f"--threads auto: {usable} usable CPUs")
+
+
+def test_a_count_asked_for_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    assert threads.run_threads(3) == (3, "--threads")
+
+
+def test_the_run_flag_takes_a_count_or_auto_and_refuses_the_rest() -> None:
+    import argparse
+
+    from benchmark.cli.arguments import thread_request
+
+    assert thread_request("4") == 4 and thread_request("auto") == "auto"
+    for bad in ("0", "many", "-1"):
+        with pytest.raises(argparse.ArgumentTypeError, match="positive integer or auto"):
+            thread_request(bad)
 
 
 def test_busy_cpus_sees_a_spinning_neighbour() -> None:
