@@ -16,6 +16,10 @@ embeddings x_i, y_i and learnable temperature t (logit scale exp(t), t initializ
 log(1/0.07) and clamped to [0, log 100]), logits L = exp(t) · X Yᵀ and
 
     loss = ½ · [CE(L, I) + CE(Lᵀ, I)]        (symmetric InfoNCE, open_clip.loss.ClipLoss)
+
+open_clip is imported where a tower or judge is built, not with this module: importing it
+pulls in torchvision and transformers (seconds), and the run settings (benchmark/profiles.py)
+import this module for its config alone.
 """
 
 from __future__ import annotations
@@ -28,10 +32,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
-from open_clip.loss import ClipLoss
-from open_clip.model import CLIPTextCfg, CLIPVisionCfg, _build_text_tower, _build_vision_tower
-from open_clip.tokenizer import SimpleTokenizer
 from torch import Tensor, nn
 from torch.nn.functional import normalize
 from tqdm.auto import tqdm
@@ -84,6 +84,9 @@ class TextTower(nn.Module):
 
     def __init__(self, config: ContrastiveJudgeConfig) -> None:
         super().__init__()
+        from open_clip.model import CLIPTextCfg, _build_text_tower  # ~2 s: when built
+        from open_clip.tokenizer import SimpleTokenizer
+
         self.tokenizer = SimpleTokenizer(context_length=config.context_length)
         text_config = CLIPTextCfg(
             context_length=config.context_length, vocab_size=self.tokenizer.vocab_size,
@@ -104,6 +107,9 @@ class ImageTower(nn.Module):
 
     def __init__(self, config: ContrastiveJudgeConfig, image_size: int) -> None:
         super().__init__()
+        from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+        from open_clip.model import CLIPVisionCfg, _build_vision_tower
+
         vision_config = CLIPVisionCfg(
             image_size=image_size, patch_size=config.patch_size, width=config.image_width,
             layers=config.image_layers, head_width=config.head_width,
@@ -164,6 +170,8 @@ class ContrastiveJudge(nn.Module):
         }
         self.towers = nn.ModuleDict({modality: towers[modality]() for modality in pair})
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        from open_clip.loss import ClipLoss
+
         self.clip_loss = ClipLoss()
 
     def embed(self, modality: Modality, inputs: Tensor) -> Tensor:
