@@ -11,6 +11,7 @@ record per task and exits 3 (benchmark/core/exit_codes.py).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 from benchmark.cli.arguments import (
     add_distributed_settings,
@@ -59,6 +60,11 @@ class RunCommand(Command):
         if is_secondary_rank():  # one process of rank 0's training: it claimed the runs
             return run_in_process(configs, args.threads)
         prepare(args.results)  # before any work (no torch import yet)
+        if args.dataset is not None:  # a dataset folder's content enters the run key
+            from benchmark.run.resolution import dataset_key
+
+            key = dataset_key(args.dataset)
+            configs = [replace(config, dataset_key=key) for config in configs]
         labels = {config.run_key(): f"{config.method} {config.task.name} seed {config.seed}"
                   for config in configs}
         with claimed(args.results, labels):

@@ -104,6 +104,12 @@ class RunConfig:
     ``task`` may be given as a name and is stored as a parsed :class:`Task`. Construction
     validates every setting that needs no registry and raises a one-line
     :class:`UserError` otherwise.
+
+    ``dataset_key`` is no flag: when ``dataset`` is a folder, the folder's content as
+    ``<dataset name>-<content key>`` (``folder-3f2a...``). The data layer computes it, so
+    whoever makes a config from ``--dataset`` sets it (``run``, ``sweep``'s plan:
+    benchmark/run/resolution.py ``dataset_key``), and :meth:`identity` holds it in place
+    of the folder's path.
     """
 
     method: str
@@ -122,6 +128,7 @@ class RunConfig:
     progress: bool = True
     logger: str = "csv"
     dataset: str | None = None
+    dataset_key: str | None = None
     metrics: tuple[str, ...] = ()
     accelerator: str = "auto"
     devices: int = 1
@@ -156,6 +163,9 @@ class RunConfig:
                             "(--steps N is --budget steps=N)")
         if self.budget is not None:
             Budget.parse(self.budget)
+        if self.dataset_key is not None and self.dataset is None:
+            raise ValueError("a dataset_key is the content of the --dataset folder: give "
+                             "the dataset too")
 
     @property
     def world_size(self) -> int:
@@ -178,7 +188,14 @@ class RunConfig:
         the distributed settings (:data:`DISTRIBUTED_DEFAULTS`: the world size changes the
         global batch and the data each process sees, precision the arithmetic) only when
         not their defaults, so runs without them keep the keys they had before the options
-        existed."""
+        existed.
+
+        A dataset folder enters as its content (``dataset_key``), not its path: changing
+        any byte of the manifest or of a file it names (or a setting that shapes the
+        loaded arrays) makes other runs, while the same content copied or moved elsewhere
+        keeps its runs (the content key hashes paths relative to the folder only:
+        benchmark/data/folder/content.py, benchmark/data/embeddings/dataset.py). A
+        registered name or a ``file.py:Name`` plug-in enters as given."""
         identity = {
             "method": self.method, "task": self.task.name, "preset": self.preset,
             "seed": self.seed, "profile": self.profile, "steps": self.steps,
@@ -188,7 +205,7 @@ class RunConfig:
             "protocol": self.protocol,
         }
         if self.dataset is not None:
-            identity["dataset"] = self.dataset
+            identity["dataset"] = self.dataset_key or self.dataset
         if self.metrics:
             identity["metrics"] = list(self.metrics)
         for name, default in DISTRIBUTED_DEFAULTS.items():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from benchmark.core.media_split import MediaSplit
 from benchmark.core.ranks import is_secondary_rank
 from benchmark.core.tasks import Task
 from benchmark.core.threads import load_average
+from benchmark.data.dataset import Dataset
 from benchmark.results.records import (
     RunRecord,
     write_features,
@@ -36,7 +38,7 @@ from benchmark.results.records import (
 from benchmark.results.staging import Staging, staging
 from benchmark.run.preparation import prepare_inputs
 from benchmark.run.record import ok_record
-from benchmark.run.resolution import ResolvedRun, resolve
+from benchmark.run.resolution import ResolvedRun, content_id, resolve
 from benchmark.run.training import TrainedMethod, quiet_lightning, train_method
 from benchmark.run.training_log import log_file
 from benchmark.scoring.sampling import gallery_samples
@@ -67,6 +69,7 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
     quiet_lightning()
     inputs = prepare_inputs(resolved_runs[0].profile, progress=first.progress,
                             tasks=[config.task for config in configs])
+    configs = keyed_by_content(configs, inputs.dataset)
     for config in configs:
         require_test_modalities(config.task, inputs.splits["test"],
                                 inputs.dataset.settings().get("path", inputs.dataset.name))
@@ -88,6 +91,24 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
                              load_at_start)
                 for index, (config, resolved, run_id)
                 in enumerate(zip(configs, resolved_runs, run_ids, strict=True))]
+
+
+def keyed_by_content(configs: Sequence[RunConfig], dataset: Dataset) -> list[RunConfig]:
+    """``configs`` with the content of the dataset folder they run on as their
+    ``dataset_key`` (the run key holds it, RunConfig.identity): set here where the caller
+    left it unset; a UserError where the folder changed since it was set (the runs were
+    planned, and claimed, on other content)."""
+    first = configs[0]
+    if first.dataset is None or "path" not in dataset.settings():
+        return list(configs)
+    key = content_id(dataset)
+    if first.dataset_key is None:
+        return [replace(config, dataset_key=key) for config in configs]
+    if first.dataset_key != key:
+        raise UserError(f"the dataset folder {dataset.settings()['path']} changed since these "
+                        f"runs were planned on it (content {first.dataset_key}, now {key}): "
+                        "run them again to plan them on its new content")
+    return list(configs)
 
 
 def require_test_modalities(task: Task, test: MediaSplit | FeatureSplit, where: str) -> None:

@@ -20,7 +20,8 @@ from benchmark.core.config import RunConfig
 from benchmark.core.errors import RefusedTask, UserError
 from benchmark.core.modalities import MODALITIES
 from benchmark.core.registry import did_you_mean
-from benchmark.data import DATASETS, build_dataset
+from benchmark.data import DATASETS, build_dataset, dataset_choice
+from benchmark.data.dataset import Dataset
 from benchmark.profiles import PROFILES, Profile
 from benchmark.scoring.evaluation import metric_specs
 from methods import METHODS
@@ -98,6 +99,26 @@ def resolve(config: RunConfig) -> ResolvedRun:
         raise UserError(f"{config.method} has no guidance; drop --guidance")
     return ResolvedRun(method_cls, profile, overrides, config.parsed_budget,
                        metric_specs(config.metrics))
+
+
+def dataset_key(dataset: str | None) -> str | None:
+    """The ``dataset_key`` of runs on ``--dataset dataset`` (RunConfig): for a dataset
+    folder (paired media or precomputed embeddings) its :func:`content_id`, which the run
+    key holds in place of the path; None without ``--dataset`` or for a registered name or
+    a plug-in. Hashes every file the folder's manifest names: compute it once per
+    ``--dataset``, not once per config. A bad folder is a one-line UserError."""
+    if dataset is None:
+        return None
+    name, settings = dataset_choice(dataset)
+    if "path" not in settings:
+        return None
+    return content_id(build_dataset(name, settings))
+
+
+def content_id(dataset: Dataset) -> str:
+    """``<name>-<content key>`` (``folder-3f2a9c01...``): which data ``dataset`` holds, the
+    same wherever its folder is (Dataset.key)."""
+    return f"{dataset.name}-{dataset.key()}"
 
 
 def method_dims(profile: Profile, kind: str) -> dict[str, int]:

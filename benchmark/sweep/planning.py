@@ -33,7 +33,7 @@ from benchmark.profiles import Profile
 from benchmark.results.folder import ok_run_keys, prepare, print_warnings, read_runs
 from benchmark.results.records import RunRecord
 from benchmark.results.sweep_plan import append_plan
-from benchmark.run.resolution import resolve
+from benchmark.run.resolution import dataset_key, resolve
 from benchmark.sweep.cluster import SlurmExecutor, SubmititLocalExecutor, describe_jobs
 from benchmark.sweep.groups import SweepOutcome, training_groups
 from benchmark.sweep.local import LocalExecutor
@@ -45,9 +45,12 @@ def plan(methods: Sequence[str], tasks: Sequence[str], seeds: Sequence[int],
     """Every (method, task, seed) as a RunConfig, validated up front (cheap: meta device).
 
     Returns (runnable configs, refusals as one line each). Bad names or settings raise a
-    UserError before anything runs.
+    UserError before anything runs. A dataset folder's content key (RunConfig.dataset_key)
+    is computed once, here.
     """
     configs, refused = [], []
+    if settings.get("dataset") is not None:
+        settings = {**settings, "dataset_key": dataset_key(settings["dataset"])}
     for method in methods:
         for task in tasks:
             for seed in seeds:
