@@ -19,7 +19,7 @@ $(STAMP): $(LOCK) pyproject.toml
 	touch $(STAMP)
 
 # Two torch threads: the count the README's demo record was made with (a plain `run` takes
-# the CPUs that are idle when it starts; the thread count decides the last digits).
+# every usable CPU; the thread count decides the last digits).
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=2 $(BIN)/python -m benchmark run --method flowbind --task audio2image
 

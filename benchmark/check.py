@@ -56,8 +56,8 @@ import numpy as np
 from benchmark.core.cache import atomic_path
 from benchmark.core.cpu_identity import describe
 from benchmark.core.errors import UserError
+from benchmark.core.progress import stage
 from benchmark.results.records import RunRecord
-from benchmark.run.record import provenance
 
 GRID_KEYS = ("methods", "tasks", "seeds")
 SWEEP_DEFAULTS = {"profile": "smoke", "preset": "tiny", "dataset": None, "steps": None,
@@ -178,6 +178,8 @@ def make_baseline(name: str, sweep: dict, records: Sequence[RunRecord]) -> dict:
     mean, sd and tolerance, and the CPU the runs were made on (:func:`common_cpu`). A NaN
     or infinite value is a UserError naming each one: a baseline made from it could never
     be matched (see :attr:`Comparison.status`)."""
+    from benchmark.run.record import provenance  # imports torch
+
     values_by_key = seed_values(records)
     non_finite = [f"{key} seed {seed} = {value}" for key, by_seed in sorted(values_by_key.items())
                   for seed, value in sorted(by_seed.items()) if not math.isfinite(value)]
@@ -280,6 +282,8 @@ def comparison_record(baseline_path: Path, baseline: dict, records: Sequence[Run
                       comparisons: Sequence[Comparison]) -> dict:
     """What ``check`` writes beside the runs: the baseline, both CPUs, the commit checked
     and each metric's values, rule, allowed distance and status."""
+    from benchmark.run.record import provenance  # imports torch
+
     return {
         "baseline": str(baseline_path), "baseline_cpu": baseline.get("cpu"),
         "cpu": common_cpu(records), "checked_with": provenance("check")["git"],
@@ -382,6 +386,10 @@ def sweep_records(sweep: dict, results: Path | None, jobs: int, progress: bool
 
     folder = results or Path(tempfile.mkdtemp(prefix="anybench-check-"))
     prepare(folder)  # before anything else (no torch import yet): a bad --results fails now
+    runs = len(sweep["methods"]) * len(sweep["tasks"]) * len(sweep["seeds"])
+    stage(f"the baseline's sweep: {runs} runs ({', '.join(sweep['methods'])} x "
+          f"{', '.join(sweep['tasks'])} x seeds {sweep['seeds']}) in {folder}, "
+          f"{jobs} at a time")
     from benchmark.sweep.planning import completed_records, plan, run_sweep
 
     settings = {key: sweep[key] for key in SWEEP_DEFAULTS}

@@ -27,6 +27,9 @@ class ReportCommand(Command):
                                  "repository's claims/; a missing path leaves it out)")
 
     def __call__(self, args: argparse.Namespace) -> int:
+        from benchmark.core.progress import stage
+
+        stage(f"report of {args.results}: loading the report code (pandas, matplotlib)")
         from benchmark.report import write_report
 
         name = args.name or args.results.resolve().name

@@ -52,10 +52,15 @@ class RunCommand(Command):
                       **run_settings(args), **distributed_settings(args))
             for task in args.task.split(",")
         ]
+        from benchmark.core.progress import stage
         from benchmark.core.ranks import is_secondary_rank
         from benchmark.results.claims import claimed
         from benchmark.results.folder import prepare
         from benchmark.run.in_process import run_in_process
+
+        first = configs[0]
+        stage(f"{first.method} on {args.task}, seed {first.seed} (preset {first.preset}, "
+              f"profile {first.profile}, protocol {first.protocol}) into {args.results}")
 
         if is_secondary_rank():  # one process of rank 0's training: it claimed the runs
             return run_in_process(configs, args.threads)

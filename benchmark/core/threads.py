@@ -20,6 +20,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from benchmark.core.config import RunConfig
 
 CACHE_BUILD_THREADS = 2
 """Threads every cache build computes with (2: this project's reference CPU has two cores;
@@ -110,6 +114,17 @@ def run_threads(request: int | str | None = None) -> tuple[int, str]:
         why = f"{count} usable CPUs"
     _chosen = why
     return count, why
+
+
+def threads_per_process(threads: int, config: RunConfig) -> int:
+    """Torch threads for each of the run's processes on this node: a CPU run's
+    ``devices`` processes share the ``threads`` one process would have had. A secondary
+    rank was started with its share already set in ``OMP_NUM_THREADS``."""
+    from benchmark.core.ranks import is_secondary_rank
+
+    if config.accelerator == "gpu" or config.devices == 1 or is_secondary_rank():
+        return threads
+    return max(1, threads // config.devices)
 
 
 def chosen_rule() -> str | None:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from benchmark.core.cache import scratch_folder
 from benchmark.core.errors import UserError
+from benchmark.core.progress import stage
 from benchmark.report.aggregate import non_finite_values, results_frame
 from benchmark.report.collection import load_collection, setting
 from benchmark.report.loss_curves import (
@@ -67,6 +68,7 @@ class Report:
 def write_report(results_dir: Path, out_dir: Path, claims_path: Path | None = None) -> Report:
     """Build the report of every ``ok`` record in ``results_dir`` into ``out_dir``, with the
     verdicts on the claims in ``claims_path`` (a file or folder) when given."""
+    stage(f"reading the records in {results_dir}")
     collection = load_collection(results_dir)
     records = collection.records
     settings = sorted({setting(r) for r in records})
@@ -74,6 +76,7 @@ def write_report(results_dir: Path, out_dir: Path, claims_path: Path | None = No
         raise UserError(f"{results_dir} mixes runs of {len(settings)} settings "
                         f"({'; '.join(settings)}): give each its own results folder")
     results = results_frame(records)
+    stage(f"paired comparisons of {len(records)} records (resampling their per-item scores)")
     verdicts = Comparer(results_dir, records).family
     headline = results[results["task"].isin(headline_tasks(results["task"].unique()))]
     tables = [
@@ -90,6 +93,8 @@ def write_report(results_dir: Path, out_dir: Path, claims_path: Path | None = No
     tables += [t for t in (coherence_table(results, verdicts), gain_table(results)) if t]
     across = across_tasks(headline)
     tables += across.tables
+    if claims_path:
+        stage(f"verdicts on the claims in {claims_path}")
     claims = claims_table(claims_path, results_dir, records) if claims_path else None
     tables += [claims] if claims is not None else []
     title = f"anybench report: {settings[0]}"
@@ -107,6 +112,7 @@ def write_report(results_dir: Path, out_dir: Path, claims_path: Path | None = No
             "% " + title + "\n% needs \\usepackage{booktabs,graphicx}\n\n"
             + "\n".join(to_latex(t) for t in tables))
         results.to_csv(building / "results.csv", index=False)
+        stage("plots, the gallery and the page")
         plots = all_plots(headline, [r for r in records if r.task in set(headline["task"])],
                           building) + across.plot(building)
         plots += [p for p in [plot_loss_curves(training, building / "loss_curves.png")] if p]

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 import pytorch_lightning as pl
 import torch
 
-from benchmark.core.ranks import is_secondary_rank
 from benchmark.run.embeddings import EmbeddedSplit, training_loader
 
 if TYPE_CHECKING:
@@ -46,15 +45,6 @@ def trainer_arguments(config: RunConfig) -> dict[str, Any]:
     return {"accelerator": config.accelerator, "devices": config.devices,
             "num_nodes": config.num_nodes, "strategy": strategy,
             "precision": config.precision, "use_distributed_sampler": False}
-
-
-def threads_per_process(threads: int, config: RunConfig) -> int:
-    """Torch threads for each of the run's processes on this node: a CPU run's
-    ``devices`` processes share the ``threads`` one process would have had. A secondary
-    rank was started with its share already set in ``OMP_NUM_THREADS``."""
-    if config.accelerator == "gpu" or config.devices == 1 or is_secondary_rank():
-        return threads
-    return max(1, threads // config.devices)
 
 
 class TrainingData(pl.LightningDataModule):

@@ -32,11 +32,7 @@ def run_in_process(configs: Sequence[RunConfig], threads: int | str | None = Non
 
     from benchmark.core.progress import stage
     from benchmark.core.ranks import is_secondary_rank
-    from benchmark.core.threads import run_threads
-    from benchmark.results.summary import run_table
-    from benchmark.run.distributed import threads_per_process
-    from benchmark.run.pipeline import run_tasks
-    from benchmark.run.record import write_failed_records
+    from benchmark.core.threads import run_threads, threads_per_process
 
     count, why = run_threads(threads)
     threads = threads_per_process(count, configs[0])
@@ -46,6 +42,11 @@ def run_in_process(configs: Sequence[RunConfig], threads: int | str | None = Non
     if not is_secondary_rank():
         stage(f"{threads} torch thread{'s' if threads > 1 else ''} per process ({why}; "
               "--threads N or auto sets it)")
+    # the pipeline's imports (Lightning and what it pulls in) come after the first stage line
+    from benchmark.results.summary import run_table
+    from benchmark.run.pipeline import run_tasks
+    from benchmark.run.record import write_failed_records
+
     try:
         results = run_tasks(configs)
     except UserError:
