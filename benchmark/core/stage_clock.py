@@ -11,11 +11,13 @@ marked stages, and the inclusive time of a stage is the sum over the paths it pr
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 
 _ACTIVE: ContextVar[StageClock | None] = ContextVar("stage_clock", default=None)
 
@@ -69,3 +71,18 @@ def timed(stage: str) -> Iterator[None]:
         clock.seconds[opened.path] = clock.seconds.get(opened.path, 0.0) + elapsed - opened.nested
         if clock._open:
             clock._open[-1].nested += elapsed
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started: the kernel's start time of the process
+    (``/proc/self/stat``, field 22, in clock ticks since boot) against the time since boot
+    (``/proc/uptime``), to 1/100 s. It covers what no stage clock sees: the interpreter's
+    start and every import before the first line of anybench ran. None where ``/proc``
+    does not exist."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22; 3 is fields[0]
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(uptime - started, 3)

@@ -14,6 +14,7 @@ configuration.
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from benchmark.core.errors import UserError
 from benchmark.core.feature_split import FeatureSplit
 from benchmark.core.media_split import MediaSplit
 from benchmark.core.ranks import is_secondary_rank
+from benchmark.core.stage_clock import process_age_s
 from benchmark.core.tasks import Task
 from benchmark.core.threads import load_average
 from benchmark.data.dataset import Dataset
@@ -59,6 +61,7 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
     records.
     """
     load_at_start = load_average()
+    clock = {"start_s": process_age_s()}
     first = configs[0]
     if any(c.with_task(first.task) != first for c in configs):
         raise ValueError("configs trained together may differ only in their task")
@@ -67,6 +70,7 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
                         "use --protocol suite (or `sweep`)")
     resolved_runs = [resolve(config) for config in configs]
     quiet_lightning()
+    preparing = time.perf_counter()
     inputs = prepare_inputs(resolved_runs[0].profile, progress=first.progress,
                             tasks=[config.task for config in configs])
     configs = keyed_by_content(configs, inputs.dataset)
@@ -78,6 +82,7 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
             train_method(first, resolved_runs[0], inputs, Path(log_dir))
         return []
     evaluators = build_evaluators(first, inputs)
+    clock["prepare_s"] = round(time.perf_counter() - preparing, 3)
     run_ids = [config.new_run_id() for config in configs]
     # Everything is written into a staging folder and published record by record, the
     # record last (benchmark/results/staging.py): a killed run leaves nothing half-written.
@@ -88,7 +93,7 @@ def run_tasks(configs: Sequence[RunConfig]) -> list[tuple[RunRecord, Path]]:
         training_log = log_file(log_dir).relative_to(area.folder).as_posix()
         return [_record_task(config, resolved, trained, inputs, evaluators, run_id,
                              training_log, area, [log_name] if index == 0 else [],
-                             load_at_start)
+                             load_at_start, clock)
                 for index, (config, resolved, run_id)
                 in enumerate(zip(configs, resolved_runs, run_ids, strict=True))]
 
@@ -130,14 +135,16 @@ def require_test_modalities(task: Task, test: MediaSplit | FeatureSplit, where: 
 
 def _record_task(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMethod, inputs,
                  evaluators: Evaluators, run_id: str, training_log: str, area: Staging,
-                 staged_with: Sequence[str], load_at_start: list[float]
-                 ) -> tuple[RunRecord, Path]:
+                 staged_with: Sequence[str], load_at_start: list[float],
+                 clock: dict[str, float | None]) -> tuple[RunRecord, Path]:
     """Evaluate ``config``'s task from the trained method, write its record ``run_id`` with
     its per-item scores, features and gallery samples into the staging ``area`` and publish
     them, the record last, together with the staged ``staged_with`` (the training log
     folder, with a training's first record); ``training_log`` is the training's log file,
     relative to the results folder; ``load_at_start`` the machine's load averages when the
-    run started."""
+    run started; ``clock`` the process's age when the run started (``start_s``) and the
+    seconds its inputs and evaluators took to load or build (``prepare_s``), to which the
+    process's age when the record is made is added (``recorded_at_s``)."""
     evaluated = evaluate_task(config, trained.method, trained.meter.checkpoints, inputs,
                               evaluators, resolved_run.metrics, resolved_run.profile)
     scores, references = evaluated.scores, evaluated.references
@@ -158,7 +165,7 @@ def _record_task(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedM
              "features_file": features_path.name, "features": features,
              "training_log": training_log}
     record = ok_record(config, resolved_run, trained, evaluated, inputs, run_id, files,
-                       load_at_start)
+                       load_at_start, {**clock, "recorded_at_s": process_age_s()})
     staged = write_record(record, area.folder)
     return record, area.publish(staged.name, [per_sample_path.name, samples_path.name,
                                               features_path.name, *staged_with])

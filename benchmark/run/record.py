@@ -41,13 +41,18 @@ def metric_dicts(values: Mapping[str, MetricValue]) -> dict[str, dict]:
 
 def ok_record(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMethod,
               evaluated: Evaluated, inputs, run_id: str, files: Mapping[str, Any],
-              load_at_start: list[float]) -> RunRecord:
+              load_at_start: list[float], process_clock: Mapping[str, float | None]
+              ) -> RunRecord:
     """The ``ok`` record ``run_id`` of ``config``'s task: its budget and what training used
     of it, parameter counts, timings, sampling, the generated row's metrics and the
     reference rows, the resolved settings and provenance. ``files`` names what the run
     wrote beside it: ``per_sample_file``, ``samples_file``, ``features_file``,
     ``features`` (the set metrics' feature index) and ``training_log`` (relative to the
-    results folder); ``load_at_start`` the machine's load averages when the run started."""
+    results folder); ``load_at_start`` the machine's load averages when the run started;
+    ``process_clock`` the process-level times (``start_s``: the process's age when the run
+    began, its imports and checks; ``prepare_s``: loading or building the data, backbones,
+    judges and embeddings; ``recorded_at_s``: its age when this record was made), so that
+    everything outside training is ``recorded_at_s - train_s``."""
     profile, method, meter = resolved_run.profile, trained.method, trained.meter
     scores, references = evaluated.scores, evaluated.references
     items = len(inputs.splits["test"])
@@ -83,6 +88,7 @@ def ok_record(config: RunConfig, resolved_run: ResolvedRun, trained: TrainedMeth
             "train_flops_per_s": round(meter.flops / train_s),
             "sample_ms_per_item": round(1000 * evaluated.timing["sample_s"] / items, 4),
             "nfe_per_item": evaluated.nfe,
+            **process_clock,
             **peak_memory_mb(),
         },
         sampling={"steps": evaluated.sampling.steps, "guidance": evaluated.sampling.guidance,

@@ -43,6 +43,10 @@ def test_smoke_run_writes_a_complete_record(tmp_path, smoke_env):
     assert {"sample", "evaluate/decode/image", "evaluate/metric/fid", "checkpoints"} <= set(stages)
     assert record["timing"]["curve_eval_s"] == pytest.approx(
         sum(s for path, s in stages.items() if path.startswith("checkpoints")), abs=0.01)
+    timing = record["timing"]  # the process clock: start-up, preparation, record made at
+    assert 0 < timing["start_s"] < timing["start_s"] + timing["prepare_s"]
+    assert timing["recorded_at_s"] > (timing["start_s"] + timing["prepare_s"] + timing["train_s"]
+                                      + timing["sample_s"] + timing["eval_s"])
     assert set(record["references"]) == {"oracle", "chance"}
     ids = set(record["metrics"])
     per_column = {f"image.attr_acc_{column}[judge:scenes-v1]"
