@@ -127,6 +127,34 @@ def threads_per_process(threads: int, config: RunConfig) -> int:
     return max(1, threads // config.devices)
 
 
+BUSY_FOR_PASSIVE = 0.5
+"""Busy CPUs (other processes' work) at the start from which OpenMP threads sleep at their
+barriers instead of spinning (:func:`choose_wait_policy`)."""
+
+
+def choose_wait_policy(window_s: float = 0.1) -> str | None:
+    """Before torch loads (OpenMP reads it once): set ``OMP_WAIT_POLICY=PASSIVE`` when
+    other processes keep at least :data:`BUSY_FOR_PASSIVE` CPUs busy at the start, and
+    leave libgomp's default (spin, then sleep) otherwise; a policy already set is kept.
+    Returns the policy set (None: none).
+
+    The policy decides only how a thread waits for the others at the barrier after each
+    parallel operation, never how the work is split or summed, so it moves no number
+    (tests/core/test_run_threads.py trains under both and compares the weights); the
+    thread count, which does, stays the machine's (:func:`run_threads`). Measured with
+    ``benchmarks/shared_machine.py`` (FlowBind, 2 threads on 2 CPUs, samples/s): spinning
+    threads beside one busy process kept 5-14% of their quiet speed (a waiting thread
+    spins on the CPU its late partner needs), sleeping ones 2850-3030 samples/s, 70-75%
+    of the spinning quiet speed (4045); but quiet, sleeping threads ran at 57% of it
+    (each wake-up costs), hence the choice at the start."""
+    if "OMP_WAIT_POLICY" in os.environ:
+        return None
+    if busy_cpus(window_s) < BUSY_FOR_PASSIVE:
+        return None
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    return "PASSIVE"
+
+
 def chosen_rule() -> str | None:
     """Why this process computes with its thread count (the last :func:`run_threads`
     answer's reason; None when it never asked), for the record's provenance."""

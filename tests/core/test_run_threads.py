@@ -89,3 +89,50 @@ def test_a_sweep_and_a_folder_decode_count_the_cpus_the_affinity_allows(
     monkeypatch.delenv(WORKERS_ENV, raising=False)
     assert threads_per_run(jobs=2) == 2
     assert worker_count() == min(4, MAX_WORKERS)
+
+
+TRAIN_AND_HASH = """
+import hashlib, torch
+torch.manual_seed(0)
+net = torch.nn.Sequential(torch.nn.Linear(256, 512), torch.nn.GELU(), torch.nn.Linear(512, 256))
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+x = torch.randn(512, 256)
+for _ in range(20):
+    opt.zero_grad()
+    ((net(x) - x) ** 2).mean().backward()
+    opt.step()
+print(torch.get_num_threads(), hashlib.sha256(b"".join(
+    p.detach().numpy().tobytes() for p in net.parameters())).hexdigest())
+"""
+
+
+def test_the_wait_policy_moves_no_number() -> None:
+    """Spinning or sleeping at the barrier: the same two threads give the same weights."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = {
+        policy: subprocess.run(
+            [sys.executable, "-c", TRAIN_AND_HASH], capture_output=True, text=True,
+            check=True, env={**os.environ, "OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": policy},
+            timeout=120).stdout.split()
+        for policy in ("ACTIVE", "PASSIVE")}
+    assert outputs["ACTIVE"][0] == "2"
+    assert outputs["ACTIVE"] == outputs["PASSIVE"]
+
+
+@pytest.mark.parametrize(("given", "busy", "expected"),
+                         [(None, 0.0, None), (None, 0.6, "PASSIVE"), ("ACTIVE", 1.9, "ACTIVE")])
+def test_threads_sleep_at_barriers_only_beside_busy_processes(
+        monkeypatch: pytest.MonkeyPatch, given: str | None, busy: float,
+        expected: str | None) -> None:
+    if given is None:
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    else:
+        monkeypatch.setenv("OMP_WAIT_POLICY", given)
+    monkeypatch.setattr(threads, "busy_cpus", lambda window_s=0.1: busy)
+    threads.choose_wait_policy()
+    import os
+
+    assert os.environ.get("OMP_WAIT_POLICY") == expected
