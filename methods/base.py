@@ -238,7 +238,6 @@ class AnyToAnyMethod(pl.LightningModule, Hooked):
         self.skipped_batches = 0
         #: Whether the last training batch was skipped (the schedule then does not step).
         self._skipped_last_batch = False
-        self._step_objective: tuple[Objective, int] | None = None
         self.config = self.resolve_config(preset, overrides)
         self.dims = self.check_dims(dims)
         if tasks is None:
@@ -304,8 +303,7 @@ class AnyToAnyMethod(pl.LightningModule, Hooked):
         return bool((present.sum(dim=1) >= 2).any())
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:
-        """Minimise the objective; log it as ``train/loss`` and its terms as ``train/<name>``
-        on the steps whose row Lightning writes (:meth:`on_train_batch_end`).
+        """Minimise the objective; log it as ``train/loss`` and its terms as ``train/<name>``.
 
         A batch without signal (:meth:`has_signal`) returns ``None``. Lightning's automatic
         optimisation (2.6) then runs no backward pass, and the optimiser step it still
@@ -341,25 +339,10 @@ class AnyToAnyMethod(pl.LightningModule, Hooked):
         if not torch.isfinite(objective.total):
             raise NonFiniteOutput(f"{self.name}'s training loss became {objective.total.item()} "
                                   f"at step {self.global_step}: the run failed")
-        self._step_objective = (objective, rows)
-        return objective.total
-
-    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
-        """Log the step's loss and terms (:meth:`training_step`) when Lightning writes a
-        training-log row after this step: its ``log_every_n_steps`` rule, or the last step
-        (the budget meter, a callback, has set ``should_stop`` by now; Lightning calls this
-        hook after the callbacks' and reads the rule again right after it). ``self.log`` on
-        the other steps would be overwritten before any logger read it, and its
-        bookkeeping cost FlowBind, whose objective has several terms, a few percent of
-        its step time; the training log keeps its per-step loss mean
-        (benchmark/run/training_log.py)."""
-        step, self._step_objective = self._step_objective, None
-        if step is None or not self.trainer._logger_connector.should_update_logs:
-            return
-        objective, rows = step
         self.log("train/loss", objective.total, prog_bar=True, batch_size=rows)
         for name, value in objective.terms.items():
             self.log(f"train/{name}", value, batch_size=rows)
+        return objective.total
 
     def lr_scheduler_step(self, scheduler: LRScheduler, metric: Any | None) -> None:
         """Step the schedule after a batch that trained; after a skipped batch

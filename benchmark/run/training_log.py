@@ -24,9 +24,9 @@ step, Lightning's with the method's own ``self.log`` values and
 
 Logging reads values and never writes to the model, the optimizer or any random stream,
 so a run trains bit-identical weights with or without it (tests/harness/test_training_log.py).
-It does take time on the training clock, mostly one gradient norm per logged step: about
-4 ms a row (CoDi, 1.9M parameters) to 24 ms (CrossFlow, 16.7M) on the project's shared
-2-core CPU (measured as 0.2 s and 1.2 s for 50 rows).
+It does take time on the training clock, mostly one gradient norm per logged step: for
+50 rows, 0.2 s (CoDi, 1.9M parameters) to 1.2 s (CrossFlow, 16.7M) on the project's
+shared 2-core CPU, about 2% of a 100-step smoke run and less for longer ones.
 """
 
 from __future__ import annotations
@@ -42,10 +42,8 @@ from benchmark.core.budget import Budget
 from benchmark.results.training_log import COLUMN_PREFIX, LOG_FILE
 from benchmark.run.budget import BudgetCallback
 
-LOG_POINTS = 100
-"""About how many rows a run logs over its budget: enough for a curve, few enough to read.
-The method contract logs its loss only on these rows (methods/base.py), so every training
-log keeps at least this many points of a budget's planned steps (all of them, when fewer)."""
+LOG_POINTS = 50
+"""About how many rows a run logs over its budget: enough for a curve, few enough to read."""
 
 SECONDS_BUDGET_INTERVAL = 5
 """Steps between rows under a ``seconds`` budget, whose number of steps is not known before

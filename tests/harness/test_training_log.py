@@ -44,12 +44,11 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 # ----------------------------------------------------------------------- what is logged
 
 
-def test_the_logging_interval_gives_about_a_hundred_rows_and_every_step_of_a_short_run():
-    assert logging_interval(Budget("steps", 200), 256, 10) == 2
-    assert logging_interval(Budget("steps", 100), 256, 10) == 1
+def test_the_logging_interval_gives_about_fifty_rows_and_every_step_of_a_short_run():
+    assert logging_interval(Budget("steps", 100), 256, 10) == 2
     assert logging_interval(Budget("steps", 30), 256, 10) == 1
-    assert logging_interval(Budget("samples", 128_000), 256, 10) == 5  # 500 steps
-    assert logging_interval(Budget("flops", 1e6), 256, 1000) == 10  # 1000 steps
+    assert logging_interval(Budget("samples", 128_000), 256, 10) == 10  # 500 steps
+    assert logging_interval(Budget("flops", 1e6), 256, 1000) == 20  # 1000 steps
     assert logging_interval(Budget("seconds", 60), 256, 10) == SECONDS_BUDGET_INTERVAL
 
 
@@ -105,24 +104,6 @@ def test_logging_changes_no_trained_weight_and_logs_every_column(tmp_path):
     assert log["grad_norm"].tolist() == pytest.approx([norms[step] for step in log["step"]])
     assert (log["samples_per_s"] > 0).all()
     assert log["lr"].is_monotonic_increasing  # the warm-up
-
-
-def test_the_loss_is_logged_only_on_the_steps_whose_row_is_written(tmp_path, monkeypatch):
-    """self.log costs bookkeeping on every call; the rows are steps 4, 9 and the last."""
-    from methods.base import AnyToAnyMethod
-
-    steps_logged = []
-    log = AnyToAnyMethod.log
-
-    def counting_log(self, name, value, *args, **kwargs):
-        if name == "train/loss":
-            steps_logged.append(self.global_step)
-        return log(self, name, value, *args, **kwargs)
-
-    monkeypatch.setattr(AnyToAnyMethod, "log", counting_log)
-    _fit(tmp_path)
-    # global_step counts optimizer steps, already advanced when the batch's hook logs
-    assert steps_logged == [5, 10, 12]
 
 
 def test_the_logger_is_a_run_setting_outside_the_run_key(monkeypatch):
