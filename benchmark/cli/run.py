@@ -58,10 +58,6 @@ class RunCommand(Command):
         from benchmark.results.folder import prepare
         from benchmark.run.in_process import run_in_process
 
-        first = configs[0]
-        stage(f"{first.method} on {args.task}, seed {first.seed} (preset {first.preset}, "
-              f"profile {first.profile}, protocol {first.protocol}) into {args.results}")
-
         if is_secondary_rank():  # one process of rank 0's training: it claimed the runs
             return run_in_process(configs, args.threads)
         prepare(args.results)  # before any work (no torch import yet)
@@ -72,7 +68,10 @@ class RunCommand(Command):
             configs = [replace(config, dataset_key=key) for config in configs]
         labels = {config.run_key(): f"{config.method} {config.task.name} seed {config.seed}"
                   for config in configs}
-        with claimed(args.results, labels):
+        with claimed(args.results, labels):  # the folder is usable and the runs are ours:
+            first = configs[0]                # say what runs before the method's imports
+            stage(f"{first.method} on {args.task}, seed {first.seed} (preset {first.preset}, "
+                  f"profile {first.profile}, protocol {first.protocol}) into {args.results}")
             from benchmark.run.resolution import resolve
 
             for config in configs:
