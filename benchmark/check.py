@@ -47,7 +47,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,14 +150,21 @@ def tolerance(values: Sequence[float]) -> float:
     return max(3.0 * sd / math.sqrt(len(values)), 1e-6 * max(1.0, abs(float(values.mean()))))
 
 
+def ok_metrics(records: Sequence[RunRecord]) -> Iterator[tuple[str, RunRecord, dict]]:
+    """(metric key, record, its metric value dict) for every generated metric of the
+    ``ok`` records: what :func:`seed_values`, :func:`seed_intervals` and
+    :func:`metric_cpus` read."""
+    for record in records:
+        if record.status == "ok":
+            for metric_id, value in record.metrics.items():
+                yield metric_key(record, metric_id), record, value
+
+
 def seed_values(records: Sequence[RunRecord]) -> dict[str, dict[int, float]]:
     """metric key -> {seed: value} over the ``ok`` records' generated metrics."""
     values: dict[str, dict[int, float]] = {}
-    for record in records:
-        if record.status != "ok":
-            continue
-        for metric_id, value in record.metrics.items():
-            values.setdefault(metric_key(record, metric_id), {})[record.seed] = value["value"]
+    for key, record, value in ok_metrics(records):
+        values.setdefault(key, {})[record.seed] = value["value"]
     return values
 
 
@@ -226,15 +233,10 @@ def seed_intervals(records: Sequence[RunRecord]
     """metric key -> {seed: (ci_low, ci_high, n)} of the ``ok`` records' generated metrics
     that have a finite interval."""
     intervals: dict[str, dict[int, tuple[float, float, int]]] = {}
-    for record in records:
-        if record.status != "ok":
-            continue
-        for metric_id, value in record.metrics.items():
-            low, high = value.get("ci_low"), value.get("ci_high")
-            if low is None or high is None or not math.isfinite(low + high):
-                continue
-            intervals.setdefault(metric_key(record, metric_id), {})[record.seed] = (
-                low, high, value.get("n") or 0)
+    for key, record, value in ok_metrics(records):
+        low, high = value.get("ci_low"), value.get("ci_high")
+        if low is not None and high is not None and math.isfinite(low + high):
+            intervals.setdefault(key, {})[record.seed] = (low, high, value.get("n") or 0)
     return intervals
 
 
@@ -255,10 +257,8 @@ def mean_interval(by_seed: dict[int, tuple[float, float, int]], seeds: Sequence[
 def metric_cpus(records: Sequence[RunRecord]) -> dict[str, list[dict | None]]:
     """metric key -> the CPU of each ``ok`` run behind it (None where a record names none)."""
     cpus: dict[str, list[dict | None]] = {}
-    for record in records:
-        if record.status == "ok":
-            for metric_id in record.metrics:
-                cpus.setdefault(metric_key(record, metric_id), []).append(record_cpu(record))
+    for key, record, _ in ok_metrics(records):
+        cpus.setdefault(key, []).append(record_cpu(record))
     return cpus
 
 
