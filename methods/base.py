@@ -303,7 +303,8 @@ class AnyToAnyMethod(pl.LightningModule, Hooked):
         return bool((present.sum(dim=1) >= 2).any())
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:
-        """Minimise the objective; log it as ``train/loss`` and its terms as ``train/<name>``.
+        """Minimise the objective; log it as ``train/loss`` and its terms as ``train/<name>``
+        on the steps :meth:`_logs_losses_this_step` names.
 
         A batch without signal (:meth:`has_signal`) returns ``None``. Lightning's automatic
         optimisation (2.6) then runs no backward pass, and the optimiser step it still
@@ -339,10 +340,32 @@ class AnyToAnyMethod(pl.LightningModule, Hooked):
         if not torch.isfinite(objective.total):
             raise NonFiniteOutput(f"{self.name}'s training loss became {objective.total.item()} "
                                   f"at step {self.global_step}: the run failed")
-        self.log("train/loss", objective.total, prog_bar=True, batch_size=rows)
-        for name, value in objective.terms.items():
-            self.log(f"train/{name}", value, batch_size=rows)
+        if self._logs_losses_this_step():
+            self.log("train/loss", objective.total, prog_bar=True, batch_size=rows)
+            for name, value in objective.terms.items():
+                self.log(f"train/{name}", value, batch_size=rows)
         return objective.total
+
+    def _logs_losses_this_step(self) -> bool:
+        """Whether :meth:`training_step` logs this step's loss and terms: on the first step
+        (so ``trainer.callback_metrics["train/loss"]`` holds a loss from then on), on the
+        steps Lightning writes a row of its loggers (step ``s``, counted from 0, with
+        ``(s + 1) % log_every_n_steps == 0``) and on the Trainer's last step when it has a
+        ``max_steps``. Between those, ``callback_metrics`` keeps the last logged loss.
+
+        Logging every step spent training time on values no logger wrote: under cProfile,
+        the ``self.log`` calls and moving their values took about 2 ms of the 3 ms the
+        harness added to each FlowBind step (docs/performance.md). A Trainer that stops on
+        ``should_stop`` alone (a ``seconds`` budget) may write its last row without the
+        single-batch loss; the training log's ``train/loss_mean``
+        (benchmark/run/training_log.py) is written on every row.
+        """
+        if self._trainer is None:
+            return True
+        step, trainer = self.global_step, self.trainer
+        every = trainer.log_every_n_steps
+        return (step == 0 or (every > 0 and (step + 1) % every == 0)
+                or 0 < trainer.max_steps <= step + 1)
 
     def lr_scheduler_step(self, scheduler: LRScheduler, metric: Any | None) -> None:
         """Step the schedule after a batch that trained; after a skipped batch

@@ -17,7 +17,12 @@ from benchmark.core.progress import stage
 from benchmark.run.budget import BudgetCallback, training_flops_per_step
 from benchmark.run.distributed import TrainingData, TrainingEngine, trainer_arguments
 from benchmark.run.resolution import ResolvedRun
-from benchmark.run.training_log import TrainingLogCallback, logging_interval, training_loggers
+from benchmark.run.training_log import (
+    TrainingLogCallback,
+    logging_interval,
+    planned_steps,
+    training_loggers,
+)
 
 
 def quiet_lightning() -> None:
@@ -79,6 +84,9 @@ def train_method(config: RunConfig, resolved_run: ResolvedRun, inputs, log_dir: 
                         "training split: no training item holds two of its modalities")
     meter = BudgetCallback(budget, training_flops_per_step(method, probe_batch) * world)
     log_every = logging_interval(budget, batch_size * world, meter.flops_per_step)
+    # The meter stops training; a known step count is also the Trainer's max_steps (the
+    # same step) so the method knows its last step and logs its loss there (methods/base.py).
+    last_step = planned_steps(budget, batch_size * world, meter.flops_per_step) or -1
     engine = TrainingEngine()
 
     scope = config.task.name if tasks else "every task it serves"
@@ -87,7 +95,7 @@ def train_method(config: RunConfig, resolved_run: ResolvedRun, inputs, log_dir: 
           f"{processes}")
     try:
         trainer = pl.Trainer(
-            max_steps=-1, max_epochs=-1, **trainer_arguments(config),
+            max_steps=last_step, max_epochs=-1, **trainer_arguments(config),
             logger=training_loggers(config.logger, log_dir), log_every_n_steps=log_every,
             enable_checkpointing=False, enable_model_summary=False,
             callbacks=[meter, TrainingLogCallback(meter), engine],  # the log reads the meter

@@ -24,9 +24,10 @@ step, Lightning's with the method's own ``self.log`` values and
 
 Logging reads values and never writes to the model, the optimizer or any random stream,
 so a run trains bit-identical weights with or without it (tests/harness/test_training_log.py).
-It does take time on the training clock, mostly one gradient norm per logged step: for
-50 rows, 0.2 s (CoDi, 1.9M parameters) to 1.2 s (CrossFlow, 16.7M) on the project's
-shared 2-core CPU, about 2% of a 100-step smoke run and less for longer ones.
+It does take time on the training clock, mostly one gradient norm per logged step: when
+runs logged 50 rows, 0.2 s (CoDi, 1.9M parameters) to 1.2 s (CrossFlow, 16.7M) on the
+project's shared 2-core CPU, about 2% of a 100-step smoke run and less for longer ones;
+:data:`LOG_POINTS` rows now take proportionally more.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ from benchmark.core.budget import Budget
 from benchmark.results.training_log import COLUMN_PREFIX, LOG_FILE
 from benchmark.run.budget import BudgetCallback
 
-LOG_POINTS = 50
-"""About how many rows a run logs over its budget: enough for a curve, few enough to read."""
+LOG_POINTS = 100
+"""About how many rows a run logs over its budget: enough for a curve, few enough to read.
+The method logs its single-batch loss only on these rows (methods/base.py), so the training
+log keeps at least this many points of it on any run of at least this many steps."""
 
 SECONDS_BUDGET_INTERVAL = 5
 """Steps between rows under a ``seconds`` budget, whose number of steps is not known before
