@@ -1,6 +1,6 @@
 """Image features the clean-fid way (``mode="clean"``), for FID and KID.
 
-Images go through clean-fid's own pipeline: saved losslessly as PNG, read back, resized on
+Images go through clean-fid's own pipeline: saved losslessly, read back, resized on
 float values without quantization (PIL bicubic; 299x299 for Inception-V3, the judge's
 native size for the embedded image judge) and fed to a feature extractor as float
 ``[B, 3, H, W]`` in 0..255. Two extractors plug into it: the embedded image judge's scaled
@@ -17,7 +17,6 @@ import numpy as np
 import torch
 from cleanfid.fid import get_folder_features
 from cleanfid.resize import make_resizer
-from PIL import Image
 from torch import Tensor
 
 from benchmark.core.errors import UserError
@@ -45,7 +44,10 @@ def clean_image_features(
     with tempfile.TemporaryDirectory(prefix="anybench-fid-") as folder:
         for index, image in enumerate(images):
             # Zero-padded names: clean-fid reads the folder in sorted order = input order.
-            Image.fromarray(image).save(Path(folder) / f"{index:0{width}d}.png")
+            # As .npy, which clean-fid's folder reader loads as it is: the same uint8 array
+            # a PNG decodes to, written about ten times faster (500 64x64 images: 0.07 s
+            # against 0.70 s as PNG on the project's CPU).
+            np.save(Path(folder) / f"{index:0{width}d}.npy", image)
         features = get_folder_features(
             folder, model=extractor, num_workers=0, device=torch.device("cpu"), mode="clean",
             custom_fn_resize=resize, verbose=False, batch_size=batch_size,

@@ -225,11 +225,11 @@ def test_kid_is_near_zero_for_one_distribution_and_positive_for_shifted_ones():
     assert abs(same) < 0.02 * shifted
 
 
-def test_clean_image_features_through_png_equal_what_the_judge_sees(scenes):
+def test_clean_image_features_through_a_lossless_folder_equal_what_the_judge_sees(scenes):
     judge = _untrained_judge("image", scenes)
     features = clean_image_features(scenes.images, judge_image_extractor(judge),
                                     resize=judge_resize(judge), batch_size=5)
-    # 12 images: "10.png" would sort before "2.png" without zero padding.
+    # 12 images: "10.npy" would sort before "2.npy" without zero padding.
     np.testing.assert_allclose(features, judge.features(scenes.images).numpy(), rtol=0, atol=1e-6)
 
 
