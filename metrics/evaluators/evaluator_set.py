@@ -128,11 +128,13 @@ def _judge_image_features(judge: Callable[[], object]) -> Callable[[Modality, Me
 
     @cache
     def extractor_and_resize():
-        return judge_image_extractor(judge()), judge_resize(judge())
+        return (judge_image_extractor(judge()), judge_resize(judge()),
+                judge().shape_args["image_size"])
 
     def features(modality: Modality, images: Media) -> np.ndarray:
-        extractor, resize = extractor_and_resize()
-        return clean_image_features(np.asarray(images), extractor, resize=resize)
+        extractor, resize, side = extractor_and_resize()
+        return clean_image_features(np.asarray(images), extractor, resize=resize,
+                                    native_side=side)
 
     return features
 

@@ -233,6 +233,27 @@ def test_clean_image_features_through_a_lossless_folder_equal_what_the_judge_see
     np.testing.assert_allclose(features, judge.features(scenes.images).numpy(), rtol=0, atol=1e-6)
 
 
+def test_images_at_the_judge_size_skip_the_folder_with_the_same_features_bit_for_bit(
+        scenes, monkeypatch):
+    from metrics.evaluators import image_features
+
+    judge = _untrained_judge("image", scenes)
+    extractor, resize = judge_image_extractor(judge), judge_resize(judge)
+    side = judge.shape_args["image_size"]
+    assert scenes.images.shape[1:3] == (side, side)
+    through_folder = clean_image_features(scenes.images, extractor, resize=resize, batch_size=5)
+
+    def no_folder(*args, **kwargs):
+        raise AssertionError("the folder route was taken")
+
+    monkeypatch.setattr(image_features, "get_folder_features", no_folder)
+    direct = clean_image_features(scenes.images, extractor, resize=resize, native_side=side,
+                                  batch_size=5)
+    np.testing.assert_array_equal(direct, through_folder)
+    with pytest.raises(AssertionError, match="folder route"):  # another size: the folder
+        clean_image_features(scenes.images, extractor, resize=resize, native_side=side + 1)
+
+
 def test_clean_image_features_default_is_the_clean_299_resize_in_0_255(scenes):
     def size_and_mean(images: torch.Tensor) -> torch.Tensor:
         side = torch.full((len(images),), float(images.shape[-1]))
