@@ -25,6 +25,7 @@ from metrics.frechet import (
     frechet_distance,
     frechet_distance_by_eigenvalues,
     frechet_distance_from_statistics,
+    frechet_from_features,
     frechet_metric,
     gaussian_statistics,
 )
@@ -340,3 +341,22 @@ def test_fd_infinity_is_closer_to_the_true_distance_than_fd_at_n():
     extrapolated = fd_infinity(a, b, seed=0)
     assert extrapolated["sizes"][0] == 60 and extrapolated["sizes"][-1] == 300
     assert abs(extrapolated["value"] - 4.0) < abs(at_n - 4.0)
+
+
+def test_fd_replicates_rooted_on_the_shared_reference_equal_the_generated_sides_route():
+    rng = np.random.default_rng(3)
+    reference = rng.standard_normal((200, 16))
+    draws = rng.integers(0, 200, size=(7, 200))
+    for shift in (0.0, 0.5, 0.0):  # methods of one column: the later ones reuse the side
+        generated = shift + 1.3 * rng.standard_normal((200, 16))
+        expected = [frechet_distance_by_eigenvalues(*gaussian_statistics(generated[rows]),
+                                                    *gaussian_statistics(reference[rows]))
+                    for rows in draws]
+        np.testing.assert_allclose(frechet_from_features(generated, reference, draws),
+                                   expected, rtol=1e-10)
+    other = reference + 1.0  # another reference on the same draws is not mistaken for it
+    np.testing.assert_allclose(
+        frechet_from_features(generated, other, draws),
+        [frechet_distance_by_eigenvalues(*gaussian_statistics(generated[rows]),
+                                         *gaussian_statistics(other[rows])) for rows in draws],
+        rtol=1e-10)
