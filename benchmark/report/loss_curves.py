@@ -12,12 +12,12 @@ samples count, the mean loss over the rows logged in the last tenth ``(0.9 S, S]
 more than :data:`FALLING_DROP` (5%) below the mean over the tenth before ``(0.8 S, 0.9 S]``
 and that drop is more than :data:`FALLING_SIGNIFICANCE` (2) standard errors of the
 difference of the two means (from the spread of the rows in each window; each needs at
-least :data:`MIN_WINDOW_ROWS` rows; a run logs about 50 rows, 5 per window).
+least :data:`MIN_WINDOW_ROWS` rows; a run logs about 100 rows, 10 per window).
 
 Why 5%: the flag should mean "more budget would still have bought a lower loss", which a
 matched-budget comparison must say out loud. A loss still dropping 5% per tenth of the
 budget would lose about as much again over another tenth; a levelled-off curve changes by
-a percent or two between tenths, and window means of about 5 logged rows move by a few
+a percent or two between tenths, and window means of about 10 logged rows move by a few
 percent from batch to batch alone, so a smaller threshold would flag noise. The
 standard-error condition keeps one unusually high or low batch in either window from
 flagging a flat run (tests/harness/test_training_log.py checks both on synthetic curves).
