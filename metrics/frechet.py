@@ -49,6 +49,7 @@ import hashlib
 import io
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,32 +136,34 @@ _reference_sides: OrderedDict[bytes, list[tuple[np.ndarray, float, np.ndarray]]]
 
 
 def _reference_side(features: np.ndarray, draws: np.ndarray
-                    ) -> list[tuple[np.ndarray, float, np.ndarray]]:
+                    ) -> Iterable[tuple[np.ndarray, float, np.ndarray]]:
     """For each row of ``draws``, the mean, covariance trace and covariance square root of
     those rows of ``features``.
 
     A paired comparison scores every method of a column against the same reference rows
     on the same item draws (benchmark/verdicts/comparisons.py), so the sides last asked
-    for are kept (:data:`REFERENCE_SIDES_KEPT`, each at most :data:`REFERENCE_SIDE_BYTES`),
-    keyed by a hash of both arrays' bytes: the square roots, most of a replicate's cost,
-    are then taken once per column instead of once per method.
+    for are kept (:data:`REFERENCE_SIDES_KEPT`), keyed by a hash of both arrays' bytes: the
+    square roots, most of a replicate's cost, are then taken once per column instead of
+    once per method. A side larger than :data:`REFERENCE_SIDE_BYTES` is not kept but made
+    draw by draw as it is read, so memory holds one square root at a time.
     """
+    def draw_by_draw() -> Iterator[tuple[np.ndarray, float, np.ndarray]]:
+        for rows in draws:
+            mean, sigma = gaussian_statistics(features[rows])
+            yield mean, float(np.trace(sigma)), psd_square_root(sigma)
+
+    if len(draws) * features.shape[1] ** 2 * 8 > REFERENCE_SIDE_BYTES:
+        return draw_by_draw()
     digest = hashlib.blake2b(repr((features.shape, features.dtype.str, draws.shape)).encode())
     digest.update(np.ascontiguousarray(features).tobytes())
     digest.update(np.ascontiguousarray(draws).tobytes())
     key = digest.digest()
-    if key in _reference_sides:
-        _reference_sides.move_to_end(key)
-        return _reference_sides[key]
-    side = []
-    for rows in draws:
-        mean, sigma = gaussian_statistics(features[rows])
-        side.append((mean, float(np.trace(sigma)), psd_square_root(sigma)))
-    if len(draws) * features.shape[1] ** 2 * 8 <= REFERENCE_SIDE_BYTES:
-        _reference_sides[key] = side
+    if key not in _reference_sides:
+        _reference_sides[key] = list(draw_by_draw())
         while len(_reference_sides) > REFERENCE_SIDES_KEPT:
             _reference_sides.popitem(last=False)
-    return side
+    _reference_sides.move_to_end(key)
+    return _reference_sides[key]
 
 
 def frechet_from_features(features_a: np.ndarray, features_b: np.ndarray,
